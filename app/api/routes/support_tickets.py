@@ -1,0 +1,150 @@
+"""GET /v2/support-tickets/: the list contract of the replaced system."""
+
+import json
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+from app.api.deps import AppSettings, CurrentUser, Session
+from app.api.pagination import next_link, previous_link
+from app.api.routing import SlashTolerantRouter
+from app.core.errors import NotAuthenticated, documented
+from app.models.enums import TicketReason, TicketStatus
+from app.schemas.common import Page
+from app.schemas.ticket import TicketRead
+from app.schemas.ticket_query import (
+    BIGINT_MAX,
+    MAX_SEARCH_LENGTH,
+    OrderingField,
+    TicketListQuery,
+    blank_as_absent,
+    parse_ordering,
+    split_codes,
+    split_search_terms,
+)
+from app.services import tickets as ticket_service
+
+router = SlashTolerantRouter(prefix="/v2/support-tickets", tags=["support-tickets"])
+
+_ORDERING_FIELDS = ", ".join(field.value for field in OrderingField)
+
+FleetParam = Annotated[
+    int | None,
+    Query(ge=1, le=BIGINT_MAX, description="Only tickets of this fleet."),
+    BeforeValidator(blank_as_absent),
+]
+StatusParam = Annotated[
+    list[TicketStatus],
+    Query(
+        description="Only tickets in this status. Several may be given, "
+        "comma-separated (`OPEN,UNDER_REVIEW`) or repeated."
+    ),
+    BeforeValidator(split_codes),
+]
+ReasonParam = Annotated[
+    list[TicketReason],
+    Query(
+        description="Only tickets disputed for this reason. Several may be "
+        "given, comma-separated or repeated."
+    ),
+    BeforeValidator(split_codes),
+]
+SearchParam = Annotated[
+    str,
+    Query(
+        max_length=MAX_SEARCH_LENGTH,
+        description="Words that must all appear (case-insensitive) in the "
+        "description, resolution note, creator's username or email, or a "
+        'comment; "quoted phrases" stay together, digits also match the id. '
+        "At most 200 characters and 10 terms.",
+    ),
+]
+OrderingParam = Annotated[
+    str,
+    Query(
+        description=f"Comma-separated fields to sort by, `-` for descending: "
+        f"{_ORDERING_FIELDS}. Default `-created_at`; id always breaks ties.",
+    ),
+]
+
+
+def _query_error(
+    field: str, error: PydanticCustomError, value: str
+) -> dict[str, object]:
+    return {
+        "type": error.type,
+        "loc": ("query", field),
+        "msg": error.message(),
+        "input": value,
+    }
+
+
+def ticket_list_query(
+    settings: AppSettings,
+    fleet: FleetParam = None,
+    status: StatusParam = [],  # noqa: B006 - FastAPI copies parameter defaults
+    reason: ReasonParam = [],  # noqa: B006
+    search: SearchParam = "",
+    ordering: OrderingParam = "",
+    limit: Annotated[
+        int | None,
+        Query(ge=1, le=1000, description="How many tickets per page (1-1000)."),
+        BeforeValidator(blank_as_absent),
+    ] = None,
+    offset: Annotated[
+        int,
+        Query(ge=0, le=BIGINT_MAX, description="How many tickets to skip."),
+        BeforeValidator(blank_as_absent),
+    ] = 0,
+) -> TicketListQuery:
+    errors = []
+    try:
+        search_terms = split_search_terms(search)
+    except PydanticCustomError as error:
+        errors.append(_query_error("search", error, search))
+    try:
+        order_keys = parse_ordering(ordering)
+    except PydanticCustomError as error:
+        errors.append(_query_error("ordering", error, ordering))
+    if errors:
+        raise RequestValidationError(errors)
+
+    return TicketListQuery(
+        fleet_id=fleet,
+        statuses=tuple(dict.fromkeys(status)),
+        reasons=tuple(dict.fromkeys(reason)),
+        search_terms=search_terms,
+        ordering=order_keys,
+        limit=min(limit or settings.page_size_default, settings.page_size_max),
+        offset=offset,
+    )
+
+
+TicketListParams = Annotated[TicketListQuery, Depends(ticket_list_query)]
+
+
+@router.get(
+    "/",
+    response_model=Page[TicketRead],
+    responses=documented(NotAuthenticated),
+    summary="List support tickets",
+)
+async def list_support_tickets(
+    request: Request, session: Session, user: CurrentUser, query: TicketListParams
+) -> Response:
+    """Tickets the caller may see, filtered, searched, ordered and paginated."""
+    page = await ticket_service.list_support_tickets(session, user, query)
+
+    url = str(request.url)
+    after = next_link(url, count=page.count, limit=query.limit, offset=query.offset)
+    before = previous_link(url, limit=query.limit, offset=query.offset)
+    # The results are JSON already (see repositories/ticket_json.py).
+    body = (
+        f'{{"count":{page.count},"next":{json.dumps(after)},'
+        f'"previous":{json.dumps(before)},"results":{page.results_json}}}'
+    )
+    return Response(content=body, media_type="application/json")

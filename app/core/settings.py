@@ -1,0 +1,85 @@
+"""Typed settings, read once from the environment (and an optional `.env`)."""
+
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+Network = IPv4Network | IPv6Network
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; field names map to upper-case variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    # Database
+    database_url: str | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=5, ge=0, le=200)
+    database_pool_timeout: float = Field(default=2.0, gt=0, le=60)
+    database_connect_timeout: float = Field(default=2.0, gt=0, le=60)
+    database_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
+
+    # API
+    page_size_default: int = Field(default=100, ge=1, le=1000)
+    page_size_max: int = Field(default=1000, ge=1, le=1000)
+    root_path: str = Field(default="", pattern=r"^(/[A-Za-z0-9._~-]+)*$")
+    trusted_proxies: Annotated[list[Network], NoDecode] = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")]
+    )
+
+    # Logging
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError as error:
+            raise ValueError("not a database URL") from error
+        if url.get_backend_name() != "postgresql":
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def async_database_url(self) -> URL:
+        """The URL with the asyncpg driver, whatever driver the operator wrote."""
+        if self.database_url is None:
+            raise RuntimeError("DATABASE_URL is not set")
+        return make_url(self.database_url).set(drivername="postgresql+asyncpg")
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line naming each wrong variable, for start-up failures."""
+    problems = []
+    for item in error.errors():
+        variable = str(item["loc"][0]).upper() if item["loc"] else "settings"
+        problems.append(f"{variable}: {item['msg']}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests clear the cache to change them."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SystemExit(describe_settings_error(error)) from None

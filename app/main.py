@@ -1,0 +1,50 @@
+"""The ASGI application: `uvicorn --factory app.main:create_app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api.routes import support_tickets
+from app.core.database import create_engine, create_sessionmaker
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.proxy import ForwardedPrefixAndHost
+from app.core.settings import Settings, get_settings
+
+DESCRIPTION = """
+Fleet customers dispute toll charges here; support staff review and resolve
+the disputes. `GET /v2/support-tickets/` keeps the contract of the system it
+replaces, with stricter validation: unknown filter values, ordering fields
+and out-of-range numbers are refused with 422 instead of being ignored.
+Every error is `application/problem+json` (RFC 9457).
+"""
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    engine = create_engine(app.state.settings)
+    app.state.sessionmaker = create_sessionmaker(engine)
+    yield
+    await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    app = FastAPI(
+        title="Support tickets",
+        version="2.0.0",
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(support_tickets.router)
+    app.add_middleware(
+        ForwardedPrefixAndHost,
+        trusted=settings.trusted_proxies,
+        root_path=settings.root_path,
+    )
+    return app

@@ -1,0 +1,52 @@
+"""Queries behind bearer authentication."""
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import ApiToken, FleetMembership, User
+
+# Recording every use would turn each read into a write; a minute is precise
+# enough to tell a token that is in use from one that is not.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+async def find_credentials(session: AsyncSession, token_hash: bytes) -> Row[Any] | None:
+    """The token and its user, with the user's fleet ids, in one statement."""
+    fleet_ids = (
+        select(func.coalesce(func.array_agg(FleetMembership.fleet_id), "{}"))
+        .where(FleetMembership.user_id == User.id)
+        .scalar_subquery()
+    )
+    statement = (
+        select(
+            ApiToken.id.label("token_id"),
+            ApiToken.expires_at,
+            ApiToken.revoked_at,
+            ApiToken.last_used_at,
+            User.id.label("user_id"),
+            User.username,
+            User.email,
+            User.is_staff,
+            User.is_active,
+            fleet_ids.label("fleet_ids"),
+        )
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash)
+    )
+    return (await session.execute(statement)).one_or_none()
+
+
+async def record_token_use(session: AsyncSession, token_id: int) -> None:
+    """Stamp `last_used_at`, unless another request did so within the minute."""
+    await session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            (ApiToken.last_used_at.is_(None))
+            | (ApiToken.last_used_at < func.now() - LAST_USED_RESOLUTION),
+        )
+        .values(last_used_at=func.now())
+    )

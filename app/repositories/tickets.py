@@ -1,0 +1,148 @@
+"""Every query over support tickets."""
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.models import SupportTicket, TicketComment, TicketCounter, User
+from app.repositories.ticket_json import ticket_json_select
+from app.schemas.ticket_query import (
+    BIGINT_MAX,
+    OrderingField,
+    OrderKey,
+    TicketListQuery,
+    with_tie_breaker,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPage:
+    count: int
+    results_json: str
+
+
+def _like_pattern(term: str) -> str:
+    """A substring pattern in which %, _ and \\ stand for themselves."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _ids_matching(term: str) -> Any:
+    """Ids of tickets that one search term matches, each branch index-friendly.
+
+    A union of id sets rather than one OR across tables: each branch can use
+    its own trigram index, and a ticket matched by several comments is one id.
+    """
+    pattern = _like_pattern(term)
+    ticket = aliased(SupportTicket, name="matched")
+    branches: list[Select[Any]] = [
+        select(ticket.id).where(
+            or_(
+                ticket.description.ilike(pattern, escape="\\"),
+                ticket.resolution_note.ilike(pattern, escape="\\"),
+            )
+        ),
+        select(ticket.id)
+        .join(User, User.id == ticket.created_by_id)
+        .where(
+            or_(
+                User.username.ilike(pattern, escape="\\"),
+                User.email.ilike(pattern, escape="\\"),
+            )
+        ),
+        select(TicketComment.ticket_id).where(
+            TicketComment.content.ilike(pattern, escape="\\")
+        ),
+    ]
+    if term.isascii() and term.isdigit() and int(term) <= BIGINT_MAX:
+        branches.append(select(literal(int(term))))
+    return union(*branches)
+
+
+def _filters(
+    ticket: Any, visible_fleets: Collection[int] | None, query: TicketListQuery
+) -> list[ColumnElement[bool]]:
+    """The WHERE clause: the caller's scope first, then the query's filters."""
+    conditions: list[ColumnElement[bool]] = []
+    if visible_fleets is not None:
+        conditions.append(ticket.fleet_id.in_(sorted(visible_fleets)))
+    if query.fleet_id is not None:
+        conditions.append(ticket.fleet_id == query.fleet_id)
+    if query.statuses:
+        conditions.append(ticket.status.in_(query.statuses))
+    if query.reasons:
+        conditions.append(ticket.reason.in_(query.reasons))
+    conditions.extend(ticket.id.in_(_ids_matching(term)) for term in query.search_terms)
+    return conditions
+
+
+def _order_by(ticket: Any, ordering: Sequence[OrderKey]) -> list[ColumnElement[Any]]:
+    clauses = []
+    for key in with_tie_breaker(tuple(ordering)):
+        column = getattr(ticket, key.field.value)
+        clause = column.desc() if key.descending else column.asc()
+        if key.field is OrderingField.RESOLVED_AT:
+            # Unresolved tickets come last whichever way the list is sorted.
+            clause = clause.nulls_last()
+        clauses.append(clause)
+    return clauses
+
+
+def _count(
+    visible_fleets: Collection[int] | None, query: TicketListQuery
+) -> ColumnElement[int]:
+    """Exact count; from the trigger-kept counters unless a search is involved."""
+    if query.search_terms:
+        ticket = aliased(SupportTicket, name="counted")
+        return (
+            select(func.count())
+            .select_from(ticket)
+            .where(*_filters(ticket, visible_fleets, query))
+            .scalar_subquery()
+        )
+
+    conditions: list[ColumnElement[bool]] = []
+    if visible_fleets is not None:
+        conditions.append(TicketCounter.fleet_id.in_(sorted(visible_fleets)))
+    if query.fleet_id is not None:
+        conditions.append(TicketCounter.fleet_id == query.fleet_id)
+    if query.statuses:
+        conditions.append(TicketCounter.status.in_(query.statuses))
+    if query.reasons:
+        conditions.append(TicketCounter.reason.in_(query.reasons))
+    total = func.coalesce(func.sum(TicketCounter.ticket_count), 0)
+    return select(total).where(*conditions).scalar_subquery()
+
+
+async def list_ticket_page(
+    session: AsyncSession,
+    visible_fleets: Collection[int] | None,
+    query: TicketListQuery,
+) -> TicketPage:
+    """One statement: the exact count and the page's tickets as a JSON array.
+
+    `visible_fleets` is None for staff (everything) or the fleets whose
+    tickets the caller may see. The page's ids are found first, walking an
+    index and skipping `offset` entries there, and only those rows are read.
+    """
+    inner = aliased(SupportTicket, name="paged")
+    page_ids = (
+        select(inner.id)
+        .where(*_filters(inner, visible_fleets, query))
+        .order_by(*_order_by(inner, query.ordering))
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    results = ticket_json_select(*_order_by(SupportTicket, query.ordering)).where(
+        SupportTicket.id.in_(page_ids)
+    )
+    statement = select(
+        _count(visible_fleets, query).label("count"),
+        results.scalar_subquery().label("results"),
+    )
+    count, results_json = (await session.execute(statement)).one()
+    return TicketPage(count=count, results_json=results_json)
