@@ -4,7 +4,7 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.settings import get_settings
@@ -19,9 +19,17 @@ if config.config_file_name is not None and config.attributes.get(
 target_metadata = Base.metadata
 
 
+def _database_url() -> URL:
+    """The URL handed over by app.core.migrations, else DATABASE_URL."""
+    given = config.attributes.get("database_url")
+    if isinstance(given, URL):
+        return given.set(drivername="postgresql+asyncpg")
+    return get_settings().async_database_url
+
+
 def run_migrations_offline() -> None:
     context.configure(
-        url=get_settings().async_database_url,
+        url=_database_url(),
         target_metadata=target_metadata,
         literal_binds=True,
     )
@@ -36,13 +44,7 @@ def _run_with(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    # A caller (the tests, the CLI) may hand over a connection of its own.
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run_with(connection)
-        return
-
-    engine = create_async_engine(get_settings().async_database_url)
+    engine = create_async_engine(_database_url())
     async with engine.connect() as async_connection:
         await async_connection.run_sync(_run_with)
     await engine.dispose()

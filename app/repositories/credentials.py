@@ -16,7 +16,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 async def find_credentials(session: AsyncSession, token_hash: bytes) -> Row[Any] | None:
     """The token and its user, with the user's fleet ids, in one statement."""
     fleet_ids = (
-        select(func.coalesce(func.array_agg(FleetMembership.fleet_id), "{}"))
+        select(func.array_agg(FleetMembership.fleet_id))
         .where(FleetMembership.user_id == User.id)
         .scalar_subquery()
     )

@@ -81,5 +81,5 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Prin
         username=found.username,
         email=found.email,
         is_staff=found.is_staff,
-        fleet_ids=frozenset(found.fleet_ids),
+        fleet_ids=frozenset(found.fleet_ids or ()),
     )

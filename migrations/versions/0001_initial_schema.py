@@ -268,11 +268,13 @@ def upgrade() -> None:
             "last_comment_sequence", sa.Integer(), server_default="0", nullable=False
         ),
         sa.CheckConstraint(
-            "reason IN ('INCORRECT_AMOUNT', 'WRONG_VEHICLE', 'DUPLICATE_CHARGE', 'NOT_MY_TOLL', 'ALREADY_PAID', 'OTHER')",
+            "reason IN ('INCORRECT_AMOUNT', 'WRONG_VEHICLE', 'DUPLICATE_CHARGE',"
+            " 'NOT_MY_TOLL', 'ALREADY_PAID', 'OTHER')",
             name=op.f("ck_support_tickets_reason_known"),
         ),
         sa.CheckConstraint(
-            "status IN ('OPEN', 'UNDER_REVIEW', 'APPROVED', 'DENIED', 'CANCELLED', 'RESOLVED')",
+            "status IN ('OPEN', 'UNDER_REVIEW', 'APPROVED', 'DENIED',"
+            " 'CANCELLED', 'RESOLVED')",
             name=op.f("ck_support_tickets_status_known"),
         ),
         sa.CheckConstraint(
@@ -472,7 +474,8 @@ def upgrade() -> None:
         sa.Column("fields", postgresql.ARRAY(sa.String(length=30)), nullable=True),
         sa.Column("comment_id", sa.BigInteger(), nullable=True),
         sa.CheckConstraint(
-            "kind IN ('opened', 'edited', 'commented', 'comment_edited', 'status_changed')",
+            "kind IN ('opened', 'edited', 'commented', 'comment_edited',"
+            " 'status_changed')",
             name=op.f("ck_ticket_events_kind_known"),
         ),
         sa.ForeignKeyConstraint(

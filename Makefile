@@ -1,0 +1,46 @@
+# Every target installs what it needs into .venv first; only Python 3.11+ is required.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format migrate seed bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is required (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,embedded]'
+	touch $@
+
+install: $(INSTALLED) ## Create .venv and install the service with its tools
+
+run: $(INSTALLED) ## Serve on 127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set)
+	$(BIN)/support-tickets run
+
+test: $(INSTALLED) ## Run the test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED) ## ruff check, ruff format --check, mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict app
+
+format: $(INSTALLED) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: $(INSTALLED) ## Apply migrations to DATABASE_URL (or the embedded server)
+	$(BIN)/support-tickets migrate
+
+seed: $(INSTALLED) ## Load demo data: make seed N=10000 SEED=1
+	$(BIN)/support-tickets seed --tickets $(or $(N),1000) --seed $(or $(SEED),1)
+
+clean: ## Remove .venv, caches and the embedded database's data
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache test-output
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

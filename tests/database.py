@@ -1,0 +1,57 @@
+"""The PostgreSQL server the tests run against, and a fresh database on it."""
+
+import os
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+from sqlalchemy.engine import URL, make_url
+
+
+@contextmanager
+def server_url() -> Iterator[URL]:
+    """TEST_DATABASE_URL when given, else a private embedded server."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield make_url(given)
+        return
+
+    with warnings.catch_warnings():
+        # platformdirs warns about a missing XDG_RUNTIME_DIR on import.
+        warnings.simplefilter("ignore")
+        import pgserver  # noqa: PLC0415 - only needed without TEST_DATABASE_URL
+
+    data_dir = tempfile.mkdtemp(prefix="support-tickets-test-pg-")
+    server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    try:
+        yield make_url(server.get_uri())
+    finally:
+        server.cleanup()
+
+
+def _asyncpg_dsn(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def create_database(server: URL) -> URL:
+    """A new, empty database with a unique name, so runs never collide."""
+    name = f"support_tickets_test_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(_asyncpg_dsn(server))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return server.set(database=name)
+
+
+async def drop_database(server: URL, database: URL) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(server))
+    try:
+        await connection.execute(
+            f'DROP DATABASE IF EXISTS "{database.database}" WITH (FORCE)'
+        )
+    finally:
+        await connection.close()
