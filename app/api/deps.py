@@ -20,11 +20,14 @@ bearer_scheme = HTTPBearer(
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    async for session in open_session(request.app.state.sessionmaker):
+    async with open_session(request.app.state.sessionmaker) as session:
         yield session
 
 
-Session = Annotated[AsyncSession, Depends(_session)]
+# scope="function": the transaction ends (commit, or rollback on error) when
+# the route returns, before the response is sent; with the default scope a
+# client could see 201 for a write whose commit then failed.
+Session = Annotated[AsyncSession, Depends(_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
