@@ -17,7 +17,7 @@ class SlashTolerantRouter(APIRouter):
         self, path: str, endpoint: Callable[..., Any], **kwargs: Any
     ) -> None:
         super().add_api_route(path, endpoint, **kwargs)
-        if path.endswith("/") and len(path) > 1:
+        if path.endswith("/") and len(self.prefix + path) > 1:
             alternate = {**kwargs, "include_in_schema": False}
             alternate.pop("operation_id", None)
             super().add_api_route(path.rstrip("/"), endpoint, **alternate)
