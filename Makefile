@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+BENCH_INSTALLED := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format migrate seed bench clean
+.PHONY: help install run test lint format migrate seed bench bench-smoke bench-tools clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -40,6 +41,22 @@ migrate: $(INSTALLED) ## Apply migrations to DATABASE_URL (or the embedded serve
 
 seed: $(INSTALLED) ## Load demo data: make seed N=10000 SEED=1
 	$(BIN)/support-tickets seed --tickets $(or $(N),1000) --seed $(or $(SEED),1)
+
+$(BENCH_INSTALLED): pyproject.toml $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[dev,embedded,bench]'
+	touch $@
+
+bench-tools: $(BENCH_INSTALLED)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+bench: bench-tools ## Load test the list next to a raw reference: make bench N=1000000 DURATION=20 [RESEED=1]
+	$(BIN)/python -m bench.run --tickets $(or $(N),1000000) --duration $(or $(DURATION),20) \
+		$(if $(filter 1,$(RESEED)),--reseed)
+
+bench-smoke: bench-tools ## The whole bench on 3,000 tickets, 2 s a run; fails on any error
+	$(BIN)/python -m bench.run --tickets 3000 --duration 2 --warmup 1 \
+		--database support_tickets_bench_smoke --profile-requests 5 --profile-seconds 2 \
+		--results-dir test-output/bench-smoke --smoke
 
 clean: ## Remove .venv, caches and the embedded database's data
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache test-output

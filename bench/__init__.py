@@ -1,0 +1,1 @@
+"""Benchmark of the list endpoint: run with `make bench` (see README.md)."""
