@@ -115,10 +115,10 @@ def cli(url: URL, *arguments: str) -> str:
         check=False,
     )
     if done.returncode != 0:
-        command = " ".join(arguments[:1])
+        said = (done.stderr.strip() or done.stdout.strip()).splitlines()
         raise BenchError(
-            f"`support-tickets {command}` failed ({done.returncode}): "
-            f"{done.stderr.strip() or done.stdout.strip()}"
+            f"`support-tickets {arguments[0]}` failed ({done.returncode}): "
+            f"{said[-1] if said else 'no message'}"
         )
     lines = done.stdout.strip().splitlines()
     return lines[-1] if lines else ""
