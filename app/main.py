@@ -5,7 +5,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api.routes import support_tickets
+from app.api.routes import (
+    support_tickets,
+    ticket_comments,
+    ticket_events,
+    ticket_workflow,
+)
 from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
@@ -42,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(support_tickets.router)
+    app.include_router(ticket_workflow.router)
+    app.include_router(ticket_comments.router)
+    app.include_router(ticket_events.router)
     app.add_middleware(
         ForwardedPrefixAndHost,
         trusted=settings.trusted_proxies,

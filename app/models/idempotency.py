@@ -9,8 +9,9 @@ from app.models.base import Base, created_at_column
 class IdempotencyRecord(Base):
     """The stored answer to a POST sent with an `Idempotency-Key`.
 
-    A row without a status code is a request still running: the primary key
-    makes a racing duplicate fail to claim the key.
+    A row is written with the answer, in the transaction that produced it; a
+    request still running holds an advisory lock on its key instead (see
+    app/services/idempotency.py), which no crash can leave behind.
     """
 
     __tablename__ = "idempotency_records"
@@ -22,8 +23,8 @@ class IdempotencyRecord(Base):
     method: Mapped[str] = mapped_column(String(10))
     path: Mapped[str] = mapped_column(String(2048))
     request_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[bytes | None]
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[bytes]
     location: Mapped[str | None] = mapped_column(String(2048))
     created_at: Mapped[datetime] = created_at_column()
     # Records older than the retention window are ignored and purged.
