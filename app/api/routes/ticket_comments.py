@@ -24,13 +24,10 @@ from app.services.comments import (
 from app.services.idempotency import KeyReused, RequestInFlight
 from app.services.ticket_workflow import TicketNotFound
 
-MAX_BODY_BYTES = 256 * 1024
-
 router = SlashTolerantRouter(
     prefix="/v2/support-tickets/{ticket_id}/comments",
     tags=["comments"],
     route_class=ChecksBeforeBodyRoute,
-    max_body_size=MAX_BODY_BYTES,
 )
 
 

@@ -24,15 +24,10 @@ from app.services.ticket_workflow import (
     TransitionNotAllowed,
 )
 
-# The largest valid body (50 entities, 10,000 characters escaped as JSON)
-# is far below this; anything bigger is refused before it is read whole.
-MAX_BODY_BYTES = 256 * 1024
-
 router = SlashTolerantRouter(
     prefix="/v2/support-tickets",
     tags=["support-tickets"],
     route_class=ChecksBeforeBodyRoute,
-    max_body_size=MAX_BODY_BYTES,
 )
 
 
