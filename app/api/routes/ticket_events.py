@@ -30,8 +30,7 @@ async def list_ticket_events(
     ticket_id: TicketIdPath,
     window: PageWindowParams,
 ) -> Response:
-    """Every step of the ticket (opened, edited, commented, status changes),
-    oldest first; nothing here is ever changed or removed."""
+    """Every step of the ticket, oldest first; events are never changed or removed."""
     page = await history.list_events(
         session, user, ticket_id, limit=window.limit, offset=window.offset
     )

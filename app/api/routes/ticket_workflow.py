@@ -96,8 +96,7 @@ async def edit_support_ticket(
     changes: TicketUpdate,
     if_match: IfMatchHeader,
 ) -> Response:
-    """Change description, reason or entities: the creator while OPEN, staff
-    until a decision."""
+    """Edit description, reason or entities: creator while OPEN, staff until decided."""
     ticket = await ticket_workflow.edit_ticket(
         session, user, ticket_id, changes, if_match
     )
