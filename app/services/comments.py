@@ -48,6 +48,14 @@ class RenderedComment:
     json: str
 
 
+async def ensure_comment_exists(
+    session: AsyncSession, ticket_id: int, comment_id: int
+) -> None:
+    """404 unless the comment belongs to the (visible) ticket."""
+    if await comment_repository.find_comment(session, ticket_id, comment_id) is None:
+        raise CommentNotFound()
+
+
 def _check_open(ticket: LockedTicket) -> None:
     if ticket.status in CLOSED_TO_COMMENTS:
         raise TicketClosedToComments(

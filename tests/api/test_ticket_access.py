@@ -271,3 +271,18 @@ async def test_a_current_if_match_lets_a_transition_through(
 
     assert response.status_code == 200
     assert response.headers["ETag"] != etag
+
+
+async def test_a_missing_comment_is_404_before_its_body_is_judged(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    cast = await make_cast(session)
+    ticket = await cast.ticket(session)
+
+    response = await client.patch(
+        f"{TICKETS}{ticket.id}/comments/{MISSING}/",
+        json={"content": ""},
+        headers=cast.creator.headers,
+    )
+
+    assert response.status_code == 404

@@ -1,19 +1,16 @@
 """A ticket's discussion: list, add and edit comments."""
 
-from typing import Annotated
-
-from fastapi import Path, Request, Response
+from fastapi import Request, Response
 
 from app.api.deps import CurrentUser, Session
 from app.api.idempotency import IdempotentPost, json_response
 from app.api.pagination import PageWindowParams, page_body
 from app.api.routing import ChecksBeforeBodyRoute, SlashTolerantRouter
-from app.api.ticket_deps import TicketIdPath, VisibleTicketId
+from app.api.ticket_deps import TicketIdPath, VisibleCommentId, VisibleTicketId
 from app.core.errors import InvalidInput, NotAuthenticated, documented
 from app.schemas.comment import CommentCreate, CommentUpdate
 from app.schemas.common import Page
 from app.schemas.ticket import CommentRead
-from app.schemas.ticket_query import BIGINT_MAX
 from app.services import comments as comment_service
 from app.services import history
 from app.services.comments import (
@@ -107,7 +104,7 @@ async def edit_ticket_comment(
     session: Session,
     user: CurrentUser,
     ticket_id: VisibleTicketId,
-    comment_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)],
+    comment_id: VisibleCommentId,
     change: CommentUpdate,
 ) -> Response:
     """Change the text of your own comment; its `updated_at` moves."""
