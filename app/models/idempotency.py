@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, created_at_column
@@ -25,7 +25,7 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[bytes]
-    location: Mapped[str | None] = mapped_column(String(2048))
+    location: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     # Records older than the retention window are ignored and purged.
     expires_at: Mapped[datetime] = mapped_column(index=True)

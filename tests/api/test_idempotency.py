@@ -213,3 +213,20 @@ async def test_the_longest_key_is_accepted(
     )
 
     assert response.status_code == 201
+
+
+async def test_a_long_host_does_not_break_storing_the_location(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    cast = await make_cast(session)
+    host = "h" * 3000 + ".example"
+
+    first = await client.post(
+        TICKETS, json=new_ticket(cast), headers={**keyed(cast, "k"), "Host": host}
+    )
+    retry = await client.post(
+        TICKETS, json=new_ticket(cast), headers={**keyed(cast, "k"), "Host": host}
+    )
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.headers["Location"] == first.headers["Location"]

@@ -21,7 +21,13 @@ from app.api.deps import Session
 from app.core.database import create_engine, create_sessionmaker
 from app.core.settings import Settings
 from app.main import create_app
-from app.models import Fleet, SupportTicket, TicketComment, TicketEvent
+from app.models import (
+    Fleet,
+    IdempotencyRecord,
+    SupportTicket,
+    TicketComment,
+    TicketEvent,
+)
 from app.models.enums import TicketStatus
 from tests.cast import Cast, make_cast, make_person
 
@@ -206,6 +212,7 @@ async def test_a_refused_claim_after_the_ticket_was_written_stores_nothing(
     assert await live.scalar(select(func.count()).select_from(SupportTicket)) == 1
     assert await live.scalar(select(func.count()).select_from(TicketEvent)) == 0
     assert await live.scalar(COUNTERS_MATCH) is True
+    assert await live.scalar(select(IdempotencyRecord.status_code)) == 409
 
 
 async def test_fifty_concurrent_comments_are_numbered_1_to_50(live: Live) -> None:
