@@ -23,10 +23,7 @@ class SlashTolerantRouter(APIRouter):
         self, path: str, endpoint: Callable[..., Any], **kwargs: Any
     ) -> None:
         super().add_api_route(path, endpoint, **kwargs)
-        # `path` is relative to the router's prefix: "/" of a prefixed router
-        # is "/v2/support-tickets/", whose other spelling drops the slash.
-        full_path = self.prefix + path
-        if full_path.endswith("/") and len(full_path) > 1:
+        if path.endswith("/") and len(self.prefix + path) > 1:
             alternate = {**kwargs, "include_in_schema": False}
             alternate.pop("operation_id", None)
             super().add_api_route(path.rstrip("/"), endpoint, **alternate)

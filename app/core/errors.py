@@ -152,12 +152,13 @@ def problem_response(
 def _field_problems(error: RequestValidationError) -> list[FieldProblem]:
     problems = []
     for item in error.errors():
-        location, *path = item["loc"]
+        location, *path = (str(part) for part in item["loc"])
+        # A parameter is named alone (`status`, not `status.0` for the first
+        # of a comma list); inside a body the whole path helps.
+        field = ".".join(path[:1] if location != "body" else path)
         problems.append(
             FieldProblem(
-                location=str(location),
-                field=".".join(str(part) for part in path) or str(location),
-                message=item["msg"],
+                location=location, field=field or location, message=item["msg"]
             )
         )
     return problems

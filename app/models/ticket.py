@@ -147,11 +147,12 @@ class TicketCounter(Base):
     Statement-level triggers on support_tickets add every insert, update and
     delete to these rows inside the writing transaction, so the list's
     `count` is a sum over a few hundred rows instead of a scan of millions,
-    and is never stale. See the initial migration for the triggers.
+    and is never stale. See the initial migration for the triggers. There is
+    no CHECK (ticket_count >= 0): PostgreSQL checks the proposed row of an
+    upsert before resolving the conflict, so a decrement could not pass.
     """
 
     __tablename__ = "ticket_counters"
-    __table_args__ = (CheckConstraint("ticket_count >= 0", name="count_positive"),)
 
     fleet_id: Mapped[int] = mapped_column(
         ForeignKey("fleets.id", ondelete="CASCADE"), primary_key=True

@@ -2,6 +2,7 @@
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union
@@ -92,19 +93,10 @@ def _order_by(ticket: Any, ordering: Sequence[OrderKey]) -> list[ColumnElement[A
     return clauses
 
 
-def _count(
+def _counted(
     visible_fleets: Collection[int] | None, query: TicketListQuery
 ) -> ColumnElement[int]:
-    """Exact count; from the trigger-kept counters unless a search is involved."""
-    if query.search_terms:
-        ticket = aliased(SupportTicket, name="counted")
-        return (
-            select(func.count())
-            .select_from(ticket)
-            .where(*_filters(ticket, visible_fleets, query))
-            .scalar_subquery()
-        )
-
+    """The exact count without a search: a sum over the trigger-kept counters."""
     conditions: list[ColumnElement[bool]] = []
     if visible_fleets is not None:
         conditions.append(TicketCounter.fleet_id.in_(sorted(visible_fleets)))
@@ -118,6 +110,52 @@ def _count(
     return select(total).where(*conditions).scalar_subquery()
 
 
+@lru_cache(maxsize=64)
+def _rendered_page(ordering: tuple[OrderKey, ...]) -> Select[Any]:
+    """The JSON-building part of the statement, built once per ordering.
+
+    It is a large expression; constructing it on every request cost more
+    Python time than the rest of the request together.
+    """
+    return ticket_json_select(*_order_by(SupportTicket, ordering))  # type: ignore[no-any-return]
+
+
+def _filtered_page(
+    visible_fleets: Collection[int] | None, query: TicketListQuery
+) -> tuple[Select[Any], ColumnElement[int]]:
+    """The page's ids read off an index; the count from the counters."""
+    ticket = aliased(SupportTicket, name="paged")
+    page_ids = (
+        select(ticket.id)
+        .where(*_filters(ticket, visible_fleets, query))
+        .order_by(*_order_by(ticket, query.ordering))
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    return page_ids, _counted(visible_fleets, query)
+
+
+def _searched_page(
+    visible_fleets: Collection[int] | None, query: TicketListQuery
+) -> tuple[Select[Any], ColumnElement[int]]:
+    """Matches are found once (a CTE, materialized), then counted and paged."""
+    ticket = aliased(SupportTicket, name="matched_ticket")
+    sort_columns = [getattr(ticket, field.value) for field in OrderingField]
+    matches = (
+        select(*sort_columns)
+        .where(*_filters(ticket, visible_fleets, query))
+        .cte("matches")
+    )
+    page_ids = (
+        select(matches.c.id)
+        .order_by(*_order_by(matches.c, query.ordering))
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    count = select(func.count()).select_from(matches).scalar_subquery()
+    return page_ids, count
+
+
 async def list_ticket_page(
     session: AsyncSession,
     visible_fleets: Collection[int] | None,
@@ -129,20 +167,11 @@ async def list_ticket_page(
     tickets the caller may see. The page's ids are found first, walking an
     index and skipping `offset` entries there, and only those rows are read.
     """
-    inner = aliased(SupportTicket, name="paged")
-    page_ids = (
-        select(inner.id)
-        .where(*_filters(inner, visible_fleets, query))
-        .order_by(*_order_by(inner, query.ordering))
-        .limit(query.limit)
-        .offset(query.offset)
-    )
-    results = ticket_json_select(*_order_by(SupportTicket, query.ordering)).where(
-        SupportTicket.id.in_(page_ids)
-    )
-    statement = select(
-        _count(visible_fleets, query).label("count"),
-        results.scalar_subquery().label("results"),
-    )
+    if query.search_terms:
+        page_ids, count = _searched_page(visible_fleets, query)
+    else:
+        page_ids, count = _filtered_page(visible_fleets, query)
+    results = _rendered_page(query.ordering).where(SupportTicket.id.in_(page_ids))
+    statement = select(count.label("count"), results.scalar_subquery().label("results"))
     count, results_json = (await session.execute(statement)).one()
     return TicketPage(count=count, results_json=results_json)

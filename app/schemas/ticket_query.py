@@ -17,8 +17,12 @@ MAX_SEARCH_LENGTH = 200
 MAX_SEARCH_TERMS = 10
 BIGINT_MAX = 2**63 - 1
 
-# A search token runs to the next whitespace, except inside quotes.
-_SEARCH_TOKEN = re.compile(r"""(?:[^\s"']|"[^"]*"|'[^']*')+""")
+# A token runs to the next whitespace, except inside a closed pair of quotes
+# (where a backslash escapes the next character). A token without such a
+# pair, like "it's", is just its characters.
+_QUOTED = r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'"""
+_UNQUOTED = r"""[^\s"']*"""
+_SEARCH_TOKEN = re.compile(rf"{_UNQUOTED}(?:(?:{_QUOTED}){_UNQUOTED})+|\S+")
 
 
 class OrderingField(StrEnum):
@@ -107,7 +111,7 @@ def parse_ordering(text: str) -> tuple[OrderKey, ...]:
             allowed = ", ".join(field.value for field in OrderingField)
             raise PydanticCustomError(
                 "unknown_ordering",
-                "unknown field {name!r}; allowed: {allowed} (prefix - to reverse)",
+                "unknown field '{name}'; allowed: {allowed} (prefix - to reverse)",
                 {"name": name, "allowed": allowed},
             ) from None
         if field not in seen:

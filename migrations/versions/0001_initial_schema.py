@@ -361,9 +361,6 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("reason", sa.String(length=20), nullable=False),
         sa.Column("ticket_count", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint(
-            "ticket_count >= 0", name=op.f("ck_ticket_counters_count_positive")
-        ),
         sa.ForeignKeyConstraint(
             ["fleet_id"],
             ["fleets.id"],
