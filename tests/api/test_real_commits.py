@@ -63,7 +63,7 @@ class Live:
 async def live(database_url: URL) -> AsyncIterator[Live]:
     settings = Settings(
         database_url=database_url.render_as_string(hide_password=False),
-        database_pool_size=25,
+        database_pool_size=12,
         database_max_overflow=0,
         database_pool_timeout=30,
         log_level="WARNING",
@@ -354,7 +354,7 @@ async def test_a_duplicate_while_the_first_runs_is_409_then_replayed(
     headers = {**cast.creator.headers, "Idempotency-Key": "slow"}
     waiting = text(
         "SELECT count(*) FROM pg_stat_activity"
-        " WHERE application_name = 'support-tickets' AND wait_event_type = 'Lock'"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
 
     async with live.engine.connect() as blocker:
