@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request, Response
 
 from app.api.deps import CurrentUser, Session
+from app.api.responses import json_response
 from app.core.errors import AppError, render_app_error
-from app.core.etags import etag_of
 from app.repositories.idempotency import StoredAnswer
 from app.services import idempotency as idempotency_service
 from app.services.idempotency import Fingerprint
@@ -28,26 +28,6 @@ IdempotencyKeyHeader = Annotated[
         "still running a 409 that may be retried.",
     ),
 ]
-
-
-def json_response(
-    body: str | bytes,
-    *,
-    status_code: int = 200,
-    location: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """A JSON body rendered by PostgreSQL, with its strong ETag."""
-    content = body.encode() if isinstance(body, str) else body
-    all_headers = {"ETag": etag_of(content), **(headers or {})}
-    if location is not None:
-        all_headers["Location"] = location
-    return Response(
-        content=content,
-        status_code=status_code,
-        media_type="application/json",
-        headers=all_headers,
-    )
 
 
 def _replay(answer: StoredAnswer) -> Response:

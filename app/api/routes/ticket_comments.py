@@ -3,8 +3,9 @@
 from fastapi import Request, Response
 
 from app.api.deps import CurrentUser, Session
-from app.api.idempotency import IdempotentPost, json_response
+from app.api.idempotency import IdempotentPost
 from app.api.pagination import PageWindowParams, page_body
+from app.api.responses import json_response
 from app.api.routing import ChecksBeforeBodyRoute, SlashTolerantRouter
 from app.api.ticket_deps import TicketIdPath, VisibleCommentId, VisibleTicketId
 from app.core.errors import InvalidInput, NotAuthenticated, documented
