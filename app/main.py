@@ -5,7 +5,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api.routes import support_tickets
+from app.api.routes import (
+    support_tickets,
+    ticket_comments,
+    ticket_events,
+    ticket_workflow,
+)
 from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
@@ -18,6 +23,14 @@ the disputes. `GET /v2/support-tickets/` keeps the contract of the system it
 replaces, with stricter validation: unknown filter values, ordering fields
 and out-of-range numbers are refused with 422 instead of being ignored.
 Every error is `application/problem+json` (RFC 9457).
+
+Writes: a ticket is opened, edited, discussed and moved through its review
+under `/v2/support-tickets/{id}/...`. Responses carry a strong `ETag`;
+PATCH and transitions accept `If-Match` (stale: 412, nothing changed). Every
+POST accepts an `Idempotency-Key`: a retry gets the first answer, marked
+`Idempotent-Replayed: true`. Where several errors apply, the first of 401,
+404, 422, 403, 412, 409 is sent; another fleet's ticket is a 404, exactly as
+a ticket that does not exist.
 """
 
 
@@ -42,6 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(support_tickets.router)
+    app.include_router(ticket_workflow.router)
+    app.include_router(ticket_comments.router)
+    app.include_router(ticket_events.router)
     app.add_middleware(
         ForwardedPrefixAndHost,
         trusted=settings.trusted_proxies,

@@ -6,7 +6,16 @@ parameters sorted by name and form-encoded. Clients compare these links, so
 we produce the same bytes.
 """
 
+import json
+from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from fastapi import Depends, Query
+from pydantic import BeforeValidator
+
+from app.api.deps import AppSettings
+from app.schemas.ticket_query import BIGINT_MAX, blank_as_absent
 
 
 def _with_params(url: str, replace: dict[str, str], drop: tuple[str, ...]) -> str:
@@ -35,4 +44,45 @@ def previous_link(url: str, *, limit: int, offset: int) -> str | None:
         return _with_params(url, {"limit": str(limit)}, drop=("offset",))
     return _with_params(
         url, {"limit": str(limit), "offset": str(offset - limit)}, drop=()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PageWindow:
+    """Which slice of a list to send: `limit` items after skipping `offset`."""
+
+    limit: int
+    offset: int
+
+
+def page_window(
+    settings: AppSettings,
+    limit: Annotated[
+        int | None,
+        Query(ge=1, le=1000, description="How many items per page (1-1000)."),
+        BeforeValidator(blank_as_absent),
+    ] = None,
+    offset: Annotated[
+        int,
+        Query(ge=0, le=BIGINT_MAX, description="How many items to skip."),
+        BeforeValidator(blank_as_absent),
+    ] = 0,
+) -> PageWindow:
+    """`limit` and `offset` as every list of this service takes them."""
+    return PageWindow(
+        limit=min(limit or settings.page_size_default, settings.page_size_max),
+        offset=offset,
+    )
+
+
+PageWindowParams = Annotated[PageWindow, Depends(page_window)]
+
+
+def page_body(url: str, *, count: int, window: PageWindow, results_json: str) -> str:
+    """The list envelope around results that PostgreSQL rendered as JSON."""
+    after = next_link(url, count=count, limit=window.limit, offset=window.offset)
+    before = previous_link(url, limit=window.limit, offset=window.offset)
+    return (
+        f'{{"count":{count},"next":{json.dumps(after)},'
+        f'"previous":{json.dumps(before)},"results":{results_json}}}'
     )

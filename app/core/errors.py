@@ -115,7 +115,13 @@ def documented(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route, from the errors it may raise."""
     responses: dict[int | str, dict[str, Any]] = {}
     for error in errors:
-        responses.update(error.openapi_response())
+        for status, response in error.openapi_response().items():
+            if status in responses:
+                # Several errors share a status: the description lists them all.
+                earlier = responses[status]["description"]
+                if response["description"] not in earlier.split("; "):
+                    response["description"] = f"{earlier}; {response['description']}"
+            responses[status] = response
     return responses
 
 
@@ -158,8 +164,8 @@ def _field_problems(error: RequestValidationError) -> list[FieldProblem]:
     return problems
 
 
-async def _render_app_error(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, AppError)
+def render_app_error(error: AppError) -> JSONResponse:
+    """The problem response of an error, as the installed handler sends it."""
     return problem_response(
         error.status_code,
         slug=error.slug,
@@ -168,6 +174,11 @@ async def _render_app_error(request: Request, error: Exception) -> JSONResponse:
         errors=getattr(error, "errors", None),
         headers=error.headers,
     )
+
+
+async def _render_app_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, AppError)
+    return render_app_error(error)
 
 
 async def _render_validation_error(request: Request, error: Exception) -> JSONResponse:

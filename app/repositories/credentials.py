@@ -40,13 +40,23 @@ async def find_credentials(session: AsyncSession, token_hash: bytes) -> Row[Any]
 
 
 async def record_token_use(session: AsyncSession, token_id: int) -> None:
-    """Stamp `last_used_at`, unless another request did so within the minute."""
-    await session.execute(
-        update(ApiToken)
+    """Stamp `last_used_at`, unless another request did so within the minute.
+
+    The stamp's row lock lasts until the request's transaction ends; a
+    concurrent request with the same token skips the row instead of waiting
+    for that whole request (SKIP LOCKED): the other one is stamping it.
+    """
+    stale = (
+        select(ApiToken.id)
         .where(
             ApiToken.id == token_id,
             (ApiToken.last_used_at.is_(None))
             | (ApiToken.last_used_at < func.now() - LAST_USED_RESOLUTION),
         )
+        .with_for_update(skip_locked=True)
+    )
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.id.in_(stale.scalar_subquery()))
         .values(last_used_at=func.now())
     )

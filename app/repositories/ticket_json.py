@@ -34,7 +34,7 @@ def _label(column: Any, enum: type[LabelledEnum]) -> ColumnElement[str]:
     return case({member.value: member.label for member in enum}, value=column)
 
 
-def _user_object(user: Any) -> ColumnElement[Any]:
+def user_json_object(user: Any) -> ColumnElement[Any]:
     return func.json_build_object(
         "id", user.id, "username", user.username, "email", user.email
     )
@@ -57,22 +57,27 @@ def _entities(ticket_id: Any) -> ColumnElement[Any]:
     )
 
 
+def comment_json_object(comment: Any, author: Any) -> ColumnElement[Any]:
+    """A comment as tickets nest it; the comment endpoints send the same shape."""
+    return func.json_build_object(
+        "id",
+        comment.id,
+        "author",
+        user_json_object(author),
+        "content",
+        comment.content,
+        "sequence",
+        comment.sequence,
+        "created_at",
+        api_timestamp(comment.created_at),
+        "updated_at",
+        api_timestamp(comment.updated_at),
+    )
+
+
 def _comments(ticket_id: Any) -> ColumnElement[Any]:
     author = aliased(User, name="comment_author")
-    comment = func.json_build_object(
-        "id",
-        TicketComment.id,
-        "author",
-        _user_object(author),
-        "content",
-        TicketComment.content,
-        "sequence",
-        TicketComment.sequence,
-        "created_at",
-        api_timestamp(TicketComment.created_at),
-        "updated_at",
-        api_timestamp(TicketComment.updated_at),
-    )
+    comment = comment_json_object(TicketComment, author)
     array = func.json_agg(aggregate_order_by(comment, TicketComment.sequence))
     return (
         select(func.coalesce(array, EMPTY_JSON_ARRAY))
@@ -93,12 +98,12 @@ def ticket_json_select(*order_by: ColumnElement[Any]) -> Any:
     resolver = aliased(User, name="resolver")
     item = func.json_build_object(
         "id", ticket.id,
-        "created_by", _user_object(creator),
+        "created_by", user_json_object(creator),
         "status", ticket.status,
         "status_display", _label(ticket.status, TicketStatus),
         "reason", ticket.reason,
         "reason_display", _label(ticket.reason, TicketReason),
-        "resolved_by", case((resolver.id.is_not(None), _user_object(resolver))),
+        "resolved_by", case((resolver.id.is_not(None), user_json_object(resolver))),
         "resolved_at", api_timestamp(ticket.resolved_at),
         "created_at", api_timestamp(ticket.created_at),
         "updated_at", api_timestamp(ticket.updated_at),

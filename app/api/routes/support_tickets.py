@@ -1,6 +1,5 @@
 """GET /v2/support-tickets/: the list contract of the replaced system."""
 
-import json
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -9,8 +8,8 @@ from fastapi.responses import Response
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from app.api.deps import AppSettings, CurrentUser, Session
-from app.api.pagination import next_link, previous_link
+from app.api.deps import CurrentUser, Session
+from app.api.pagination import PageWindow, PageWindowParams, page_body
 from app.api.routing import SlashTolerantRouter
 from app.core.errors import NotAuthenticated, documented
 from app.models.enums import TicketReason, TicketStatus
@@ -84,22 +83,12 @@ def _query_error(
 
 
 def ticket_list_query(
-    settings: AppSettings,
+    window: PageWindowParams,
     fleet: FleetParam = None,
     status: StatusParam = [],  # noqa: B006 - FastAPI copies parameter defaults
     reason: ReasonParam = [],  # noqa: B006
     search: SearchParam = "",
     ordering: OrderingParam = "",
-    limit: Annotated[
-        int | None,
-        Query(ge=1, le=1000, description="How many tickets per page (1-1000)."),
-        BeforeValidator(blank_as_absent),
-    ] = None,
-    offset: Annotated[
-        int,
-        Query(ge=0, le=BIGINT_MAX, description="How many tickets to skip."),
-        BeforeValidator(blank_as_absent),
-    ] = 0,
 ) -> TicketListQuery:
     errors = []
     try:
@@ -119,8 +108,8 @@ def ticket_list_query(
         reasons=tuple(dict.fromkeys(reason)),
         search_terms=search_terms,
         ordering=order_keys,
-        limit=min(limit or settings.page_size_default, settings.page_size_max),
-        offset=offset,
+        limit=window.limit,
+        offset=window.offset,
     )
 
 
@@ -139,12 +128,10 @@ async def list_support_tickets(
     """Tickets the caller may see, filtered, searched, ordered and paginated."""
     page = await ticket_service.list_support_tickets(session, user, query)
 
-    url = str(request.url)
-    after = next_link(url, count=page.count, limit=query.limit, offset=query.offset)
-    before = previous_link(url, limit=query.limit, offset=query.offset)
-    # The results are JSON already (see repositories/ticket_json.py).
-    body = (
-        f'{{"count":{page.count},"next":{json.dumps(after)},'
-        f'"previous":{json.dumps(before)},"results":{page.results_json}}}'
+    body = page_body(
+        str(request.url),
+        count=page.count,
+        window=PageWindow(limit=query.limit, offset=query.offset),
+        results_json=page.results_json,
     )
     return Response(content=body, media_type="application/json")

@@ -1,0 +1,57 @@
+"""Constrained input types shared by the request bodies.
+
+Numbers are strict (no `true` or `"7"` for an id) and text refuses the NUL
+character, which PostgreSQL cannot store: it must be a 422, never a 500.
+"""
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+from app.models.ticket import (
+    ENTITY_TYPE_PATTERN,
+    MAX_COMMENT_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_ENTITY_ID,
+)
+from app.schemas.ticket_query import BIGINT_MAX
+
+MAX_RESOLUTION_NOTE_LENGTH = 5000
+
+
+def refuse_nul(text: str) -> str:
+    if "\x00" in text:
+        raise PydanticCustomError("nul_character", "must not contain a NUL character")
+    return text
+
+
+FleetId = Annotated[int, Field(strict=True, ge=1, le=BIGINT_MAX)]
+EntityType = Annotated[
+    str,
+    Field(
+        strict=True,
+        pattern=ENTITY_TYPE_PATTERN,
+        examples=["toll_charge"],
+        description="Lower-case letters, digits and `_`, starting with a letter; "
+        "at most 50 characters.",
+    ),
+]
+EntityNumber = Annotated[
+    int, Field(strict=True, ge=1, le=MAX_ENTITY_ID, examples=[48151623])
+]
+Description = Annotated[
+    str,
+    Field(strict=True, min_length=1, max_length=MAX_DESCRIPTION_LENGTH),
+    AfterValidator(refuse_nul),
+]
+CommentContent = Annotated[
+    str,
+    Field(strict=True, min_length=1, max_length=MAX_COMMENT_LENGTH),
+    AfterValidator(refuse_nul),
+]
+ResolutionNote = Annotated[
+    str,
+    Field(strict=True, max_length=MAX_RESOLUTION_NOTE_LENGTH),
+    AfterValidator(refuse_nul),
+]

@@ -1,0 +1,59 @@
+"""The OpenAPI description of the workflow's operations."""
+
+import httpx
+import pytest
+
+OPERATIONS = {
+    ("post", "/v2/support-tickets/"): {"201", "401", "409", "422"},
+    ("get", "/v2/support-tickets/{ticket_id}/"): {"200", "401", "404"},
+    ("patch", "/v2/support-tickets/{ticket_id}/"): {
+        "200", "401", "403", "404", "409", "412", "422",
+    },
+    ("post", "/v2/support-tickets/{ticket_id}/transitions/"): {
+        "200", "401", "403", "404", "409", "412", "422",
+    },
+    ("get", "/v2/support-tickets/{ticket_id}/comments/"): {"200", "401", "404", "422"},
+    ("post", "/v2/support-tickets/{ticket_id}/comments/"): {
+        "201", "401", "404", "409", "422",
+    },
+    ("patch", "/v2/support-tickets/{ticket_id}/comments/{comment_id}/"): {
+        "200", "401", "403", "404", "409", "422",
+    },
+    ("get", "/v2/support-tickets/{ticket_id}/events/"): {"200", "401", "404", "422"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path"), list(OPERATIONS))
+async def test_each_operation_documents_its_errors_and_purpose(
+    client: httpx.AsyncClient, method: str, path: str
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+
+    operation = spec["paths"][path][method]
+
+    assert set(operation["responses"]) >= OPERATIONS[(method, path)]
+    assert operation["summary"]
+    assert operation["description"]
+
+
+@pytest.mark.parametrize(
+    "schema", ["TicketCreate", "TicketUpdate", "CommentCreate", "TransitionRequest"]
+)
+async def test_request_bodies_refuse_unknown_fields(
+    client: httpx.AsyncClient, schema: str
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+
+    assert spec["components"]["schemas"][schema]["additionalProperties"] is False
+
+
+async def test_posts_document_the_idempotency_key(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+
+    for path in (
+        "/v2/support-tickets/",
+        "/v2/support-tickets/{ticket_id}/comments/",
+        "/v2/support-tickets/{ticket_id}/transitions/",
+    ):
+        names = [p["name"] for p in spec["paths"][path]["post"]["parameters"]]
+        assert "Idempotency-Key" in names
