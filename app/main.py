@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.api.openapi import install_problem_documentation
 from app.api.routes import (
     support_tickets,
     ticket_comments,
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_problem_documentation(app)
     app.include_router(support_tickets.router)
     app.include_router(ticket_workflow.router)
     app.include_router(ticket_comments.router)

@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "urn:support-tickets:problem:"
+# app/api/openapi.py registers the `Problem` schema under this name.
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
 
 logger = structlog.get_logger(__name__)
 
@@ -53,12 +55,16 @@ class AppError(Exception):
 
     @classmethod
     def openapi_response(cls) -> dict[int | str, dict[str, Any]]:
-        """The route `responses` entry documenting this error."""
+        """The route `responses` entry documenting this error.
+
+        No `model`: FastAPI would document it under application/json.
+        """
         return {
             cls.status_code: {
-                "model": Problem,
                 "description": cls.title,
-                "content": {PROBLEM_MEDIA_TYPE: {}},
+                "content": {
+                    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}
+                },
             }
         }
 
