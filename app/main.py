@@ -12,6 +12,7 @@ from app.api.routes import (
     ticket_events,
     ticket_workflow,
 )
+from app.api.routing import install_method_not_allowed
 from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_method_not_allowed(app)
     install_problem_documentation(app)
     app.include_router(support_tickets.router)
     app.include_router(ticket_workflow.router)

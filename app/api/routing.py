@@ -5,11 +5,14 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import Message
+
+from app.core.errors import problem_response
 
 
 class SlashTolerantRouter(APIRouter):
@@ -122,3 +125,42 @@ def _as_decode_error(
         "input": {},
     }
     return RequestValidationError([*others, body_error])
+
+
+# The methods an Allow header may name, in the order it names them.
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route fully answers at the request's path.
+
+    Each method is tried through the routes' own matching, so that routers
+    included into the app are asked as the app itself would ask them.
+    """
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed
+
+
+async def _method_not_allowed(request: Request, error: Exception) -> Response:
+    # Starlette's own 405 names the methods of the first route whose path
+    # matched; a path served by several routes (GET and POST on a
+    # collection) must list them all.
+    allowed = allowed_methods(request)
+    return problem_response(
+        405,
+        slug="method-not-allowed",
+        title="Method not allowed",
+        detail=f"{request.method} is not allowed here; allowed: "
+        + ", ".join(allowed)
+        + ".",
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
+def install_method_not_allowed(app: FastAPI) -> None:
+    app.add_exception_handler(405, _method_not_allowed)
