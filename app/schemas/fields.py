@@ -6,7 +6,7 @@ character, which PostgreSQL cannot store: it must be a 422, never a 500.
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from app.models.ticket import (
@@ -26,7 +26,17 @@ def refuse_nul(text: str) -> str:
     return text
 
 
-FleetId = Annotated[int, Field(strict=True, ge=1, le=BIGINT_MAX)]
+def whole_number(value: object) -> object:
+    """`7.0` is the number 7: JSON has one number type, and JSON Schema's
+    "integer" admits any number without a fractional part."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+FleetId = Annotated[
+    int, Field(strict=True, ge=1, le=BIGINT_MAX), BeforeValidator(whole_number)
+]
 EntityType = Annotated[
     str,
     Field(
@@ -38,7 +48,9 @@ EntityType = Annotated[
     ),
 ]
 EntityNumber = Annotated[
-    int, Field(strict=True, ge=1, le=MAX_ENTITY_ID, examples=[48151623])
+    int,
+    Field(strict=True, ge=1, le=MAX_ENTITY_ID, examples=[48151623]),
+    BeforeValidator(whole_number),
 ]
 Description = Annotated[
     str,

@@ -174,7 +174,9 @@ def entity(entity_type: object = "toll_charge", entity_id: object = 1) -> object
         ({"entities": [entity(entity_id=0)]}, "entities.0.entity_id"),
         ({"entities": [entity(entity_id=2**31)]}, "entities.0.entity_id"),
         ({"entities": [entity(entity_id="7")]}, "entities.0.entity_id"),
-        ({"entities": [entity(entity_id=7.0)]}, "entities.0.entity_id"),
+        ({"entities": [entity(entity_id=7.5)]}, "entities.0.entity_id"),
+        ({"entities": [entity(entity_id=1e30)]}, "entities.0.entity_id"),
+        ({"fleet": 1.5}, "fleet"),
         ({"entities": [{"entity_type": "toll_charge"}]}, "entities.0.entity_id"),
         ({"entities": [{**entity(), "id": 3}]}, "entities.0.id"),
         ({"status": "APPROVED"}, "status"),
@@ -203,6 +205,23 @@ async def test_each_invalid_field_is_a_422_naming_it(
     assert response.status_code == 422, response.text
     assert field in [problem["field"] for problem in response.json()["errors"]]
     assert await count_rows(session, SupportTicket) == 0
+
+
+async def test_numbers_written_with_a_zero_fraction_are_whole_numbers(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # Found by Schemathesis: JSON Schema's "integer" admits 4242.0.
+    cast = await make_cast(session)
+    body = new_ticket(
+        cast,
+        fleet=float(cast.fleet.id),
+        entities=[{"entity_type": "toll_charge", "entity_id": 4242.0}],
+    )
+
+    response = await client.post(TICKETS, json=body, headers=cast.creator.headers)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["entities"][0]["entity_id"] == 4242
 
 
 @pytest.mark.parametrize("missing", ["fleet", "reason", "description", "entities"])
