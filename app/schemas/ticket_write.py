@@ -47,6 +47,18 @@ class TicketCreate(BaseModel):
     _unique_entities = field_validator("entities")(_refuse_repeats)
 
 
+def _documented_without_null(schema: dict[str, Any]) -> None:
+    """A field that may be left out but is never null: the schema says so.
+
+    Python's None stands for "left out" here, so the generated schema would
+    offer null, which `_not_null` refuses.
+    """
+    schema.pop("default", None)
+    for branch in schema.pop("anyOf", []):
+        if branch != {"type": "null"}:
+            schema.update(branch)
+
+
 class TicketUpdate(BaseModel):
     """The fields a creator (while OPEN) or staff (until decided) may change.
 
@@ -55,10 +67,17 @@ class TicketUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    description: Description | None = None
-    reason: TicketReason | None = None
+    description: Description | None = Field(
+        default=None, json_schema_extra=_documented_without_null
+    )
+    reason: TicketReason | None = Field(
+        default=None, json_schema_extra=_documented_without_null
+    )
     entities: EntityList | None = Field(
-        default=None, min_length=1, max_length=MAX_ENTITIES
+        default=None,
+        min_length=1,
+        max_length=MAX_ENTITIES,
+        json_schema_extra=_documented_without_null,
     )
 
     _unique_entities = field_validator("entities")(_refuse_repeats)
