@@ -34,6 +34,13 @@ class OrderingField(StrEnum):
     REASON = "reason"
 
 
+_ORDERING_NAME = "(?:" + "|".join(field.value for field in OrderingField) + ")"
+_ORDERING_ITEM = rf"\s*(?:-?{_ORDERING_NAME}\s*)?"
+# What `parse_ordering` accepts, for the OpenAPI description: comma-separated
+# known fields, each optionally reversed, spaces and empty items ignored.
+ORDERING_PATTERN = rf"^{_ORDERING_ITEM}(?:,{_ORDERING_ITEM})*$"
+
+
 @dataclass(frozen=True, slots=True)
 class OrderKey:
     field: OrderingField

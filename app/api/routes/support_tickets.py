@@ -18,6 +18,7 @@ from app.schemas.ticket import TicketRead
 from app.schemas.ticket_query import (
     BIGINT_MAX,
     MAX_SEARCH_LENGTH,
+    ORDERING_PATTERN,
     OrderingField,
     TicketListQuery,
     blank_as_absent,
@@ -67,6 +68,8 @@ OrderingParam = Annotated[
     Query(
         description=f"Comma-separated fields to sort by, `-` for descending: "
         f"{_ORDERING_FIELDS}. Default `-created_at`; id always breaks ties.",
+        # Documented only: parse_ordering's own message names the bad field.
+        json_schema_extra={"pattern": ORDERING_PATTERN},
     ),
 ]
 
