@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL
 from app.api.deps import Session
 from app.core.settings import Settings
 from app.main import create_app
-from tests.operations.conftest import running
+from tests.operations.helpers import client_for, running
 from tests.operations.live import free_port
 
 SLOW = "/test-only/database-sleep"
@@ -32,12 +32,6 @@ def app_with_slow_route(settings: Settings) -> FastAPI:
     app = create_app(settings)
     app.add_api_route(SLOW, sleep_in_database)
     return app
-
-
-def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    )
 
 
 def assert_unavailable(response: httpx.Response) -> str:
@@ -102,19 +96,23 @@ async def test_waiting_too_long_for_a_pooled_connection_is_a_503(
     assert 0.25 < elapsed < 1.0
 
 
-async def test_a_refused_connection_is_a_503_at_once(
-    real_engine_settings: Callable[..., Settings],
-) -> None:
-    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
-    settings = real_engine_settings(database_url=closed)
-
+async def timed_request(settings: Settings) -> tuple[httpx.Response, float]:
+    """One request needing the database, and the seconds it took."""
     async with (
         running(app_with_slow_route(settings)) as app,
         client_for(app) as client,
     ):
         began = time.monotonic()
         response = await client.get(SLOW, params={"seconds": 0})
-        elapsed = time.monotonic() - began
+        return response, time.monotonic() - began
+
+
+async def test_a_refused_connection_is_a_503_at_once(
+    real_engine_settings: Callable[..., Settings],
+) -> None:
+    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
+
+    response, elapsed = await timed_request(real_engine_settings(database_url=closed))
 
     assert "cannot be reached" in assert_unavailable(response)
     assert elapsed < 0.5
@@ -128,13 +126,7 @@ async def test_a_database_that_never_answers_is_a_503_after_the_connect_timeout(
         database_connect_timeout=0.5,
     )
 
-    async with (
-        running(app_with_slow_route(settings)) as app,
-        client_for(app) as client,
-    ):
-        began = time.monotonic()
-        response = await client.get(SLOW, params={"seconds": 0})
-        elapsed = time.monotonic() - began
+    response, elapsed = await timed_request(settings)
 
     assert "cannot be reached" in assert_unavailable(response)
     assert 0.45 < elapsed < 1.2

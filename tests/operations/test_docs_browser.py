@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import ConsoleMessage, Page, Route, async_playwright
 
 from app.core.migrations import PROJECT_ROOT
-from tests.operations.conftest import DEMO_TICKETS, DemoDatabase
+from tests.operations.helpers import DEMO_TICKETS, DemoDatabase
 from tests.operations.live import LiveServer, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")

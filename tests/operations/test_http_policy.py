@@ -2,11 +2,11 @@
 
 from collections.abc import AsyncIterator
 
-import httpx
 from fastapi import FastAPI, Request
 
 from app.core.settings import Settings
 from app.main import create_app
+from tests.operations.helpers import client_for
 
 LIST = "/v2/support-tickets/"
 ECHO = "/test-only/echo"
@@ -25,12 +25,6 @@ def app_for(settings: Settings, **overrides: object) -> FastAPI:
     # Mounted by the test only: the shipped app has no such route.
     app.add_api_route(ECHO, echo_length, methods=["POST"])
     return app
-
-
-def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    )
 
 
 async def test_api_answers_carry_security_headers_and_are_never_cached(

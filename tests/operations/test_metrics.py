@@ -3,8 +3,6 @@
 import asyncio
 from collections.abc import Callable
 
-import httpx
-from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,16 +11,9 @@ from app.api.deps import Session
 from app.core.settings import Settings
 from app.main import create_app
 from tests.factories import bearer, make_token, make_user
-from tests.operations.conftest import running
+from tests.operations.helpers import client_for, running
 
 LIST = "/v2/support-tickets/"
-
-
-def client_for(app: FastAPI, client: str = "127.0.0.1") -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, client=(client, 40000)),
-        base_url="http://testserver",
-    )
 
 
 def samples(exposition: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 
 from app.core.migrations import upgrade_to_head
 from tests.factories import bearer
-from tests.operations.conftest import commit_user_with_token
+from tests.operations.helpers import commit_user_with_token
 from tests.operations.live import (
     LiveServer,
     PostgresProcess,
@@ -164,6 +164,7 @@ async def test_an_outage_fails_fast_and_the_service_recovers_by_itself(
             health = await client.get("/healthz")
             alive_during_outage = server.process.poll() is None
 
+            restarting_at = time.monotonic()
             await asyncio.to_thread(postgres.start)
             back_at = time.monotonic()
             recovery_seconds = await first_success_after(client, token, back_at)
@@ -172,7 +173,9 @@ async def test_an_outage_fails_fast_and_the_service_recovers_by_itself(
         ready_again = await client.get("/readyz")
 
     outcomes = load.outcomes
-    during = [o for o in outcomes if stopped_at < o.started and o.finished < back_at]
+    during = [
+        o for o in outcomes if stopped_at < o.started and o.finished < restarting_at
+    ]
     after = [o for o in outcomes if o.started > recovered_at]
 
     assert alive_during_outage

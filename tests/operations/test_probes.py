@@ -4,13 +4,11 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
 from app.core.settings import Settings
 from app.main import create_app
-from tests.operations.conftest import running
+from tests.operations.helpers import client_for, running
 from tests.operations.live import free_port
 
 
@@ -21,12 +19,6 @@ def silent_database() -> Iterator[str]:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         yield f"postgresql://postgres@127.0.0.1:{listener.getsockname()[1]}/test"
-
-
-def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    )
 
 
 async def test_healthz_answers_without_touching_the_database() -> None:

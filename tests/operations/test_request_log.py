@@ -3,7 +3,6 @@
 import json
 from collections.abc import Callable
 
-import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -11,7 +10,7 @@ from app.core.security import issue_token
 from app.core.settings import Settings
 from app.main import create_app
 from tests.factories import bearer, make_fleet, make_ticket, make_token, make_user
-from tests.operations.conftest import events
+from tests.operations.helpers import client_for, events
 
 LIST = "/v2/support-tickets/"
 
@@ -26,12 +25,6 @@ def logged_app(
     )
     app.state.sessionmaker = sessionmaker
     return app
-
-
-def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    )
 
 
 async def test_a_request_is_logged_once_with_its_route_template_user_and_timing(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from tests.factories import bearer
-from tests.operations.conftest import DemoDatabase, commit_user_with_token
+from tests.operations.helpers import DemoDatabase, commit_user_with_token
 from tests.operations.live import live_server
 
 pytestmark = pytest.mark.slow
