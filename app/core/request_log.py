@@ -28,6 +28,9 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 # nginx's code for "the client closed the connection before the answer".
 _CLIENT_GONE = 499
+# Any token is a valid HTTP method; unknown ones share a label, so that
+# clients cannot grow the number of metric series.
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def is_sane_request_id(value: str) -> bool:
@@ -85,19 +88,20 @@ class RequestLogMiddleware:
         began = time.perf_counter()
         try:
             await self.app(scope, receive, send_and_note)
-        except Exception:
+        except Exception as error:
             if started:
                 raise
-            logger.exception("request.failed")
+            logger.exception("request.failed", error_type=type(error).__name__)
             await internal_error_response()(scope, receive, send_and_note)
         finally:
             elapsed = time.perf_counter() - began
             route = _route_template(scope, path)
-            self.metrics.observe(scope["method"], route, status, elapsed)
+            method = scope["method"] if scope["method"] in _KNOWN_METHODS else "OTHER"
+            self.metrics.observe(method, route, status, elapsed)
             log = logger.warning if status >= 500 else logger.info
             log(
                 "request.completed",
-                method=scope["method"],
+                method=method,
                 route=route,
                 status=status,
                 duration_ms=round(elapsed * 1000, 1),

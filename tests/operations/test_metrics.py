@@ -42,6 +42,7 @@ async def test_requests_are_counted_and_timed_by_route_template_and_status(
         await client.get(LIST + "?status=OPEN", headers=bearer(token))
         await client.get(LIST)
         await client.get("/wp-admin/setup.php")
+        await client.request("BREW", "/healthz")
         response = await client.get("/metrics")
 
     assert response.status_code == 200
@@ -54,6 +55,8 @@ async def test_requests_are_counted_and_timed_by_route_template_and_status(
     assert found[("http_requests_total", unauthenticated)] == 1
     unknown = labels(method="GET", route="unmatched", status="404")
     assert found[("http_requests_total", unknown)] == 1
+    odd_method = labels(method="OTHER", route="/healthz", status="405")
+    assert found[("http_requests_total", odd_method)] == 1
 
 
 async def test_metrics_are_a_404_outside_the_allowed_networks(
