@@ -106,20 +106,25 @@ async def test_pool_gauges_show_connections_in_use_and_requests_waiting(
     # Mounted by the test only: the shipped app has no such route.
     app.add_api_route("/test-only/hold", hold_connection)
 
+    nothing = frozenset[tuple[str, str]]()
+    in_use = ("db_pool_connections_in_use", nothing)
+    waiting = ("db_pool_waiting_requests", nothing)
+
     async with running(app), client_for(app) as client:
         idle = samples((await client.get("/metrics")).text)
-        holder = asyncio.create_task(client.get("/test-only/hold"))
-        waiter = asyncio.create_task(client.get("/test-only/hold"))
-        await asyncio.sleep(0.5)
-        busy = samples((await client.get("/metrics")).text)
+        holder = asyncio.create_task(client.get("/test-only/hold?seconds=2"))
+        waiter = asyncio.create_task(client.get("/test-only/hold?seconds=0"))
+        seen = set()
+        async with asyncio.timeout(1.8):
+            while (1, 1) not in seen:
+                busy = samples((await client.get("/metrics")).text)
+                seen.add((busy[in_use], busy[waiting]))
+                await asyncio.sleep(0.05)
         await asyncio.gather(holder, waiter)
         after = samples((await client.get("/metrics")).text)
 
-    nothing = frozenset[tuple[str, str]]()
-    assert idle[("db_pool_connections_in_use", nothing)] == 0
-    assert idle[("db_pool_waiting_requests", nothing)] == 0
-    assert busy[("db_pool_connections_in_use", nothing)] == 1
-    assert busy[("db_pool_waiting_requests", nothing)] == 1
-    assert after[("db_pool_connections_in_use", nothing)] == 0
+    assert (idle[in_use], idle[waiting]) == (0, 0)
+    # One request holds the only connection while the other waits for it.
+    assert (1, 1) in seen
+    assert (after[in_use], after[waiting]) == (0, 0)
     assert after[("db_pool_connections_idle", nothing)] == 1
-    assert after[("db_pool_waiting_requests", nothing)] == 0
