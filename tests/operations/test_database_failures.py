@@ -84,6 +84,8 @@ async def test_waiting_too_long_for_a_pooled_connection_is_a_503(
         running(app_with_slow_route(settings)) as app,
         client_for(app) as client,
     ):
+        # Opens the pool's only connection, so the holder takes it at once.
+        assert (await client.get(SLOW, params={"seconds": 0})).status_code == 200
         holder = asyncio.create_task(client.get(SLOW, params={"seconds": 1.5}))
         await asyncio.sleep(0.3)
         began = time.monotonic()
