@@ -52,5 +52,9 @@ async def fetch_row(
     """Run on the session's connection (and transaction, if one is open)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection
-    return await driver.fetchrow(query.sql, *query.arguments(values))
+    driver = raw.driver_connection
+    assert isinstance(driver, asyncpg.Connection)
+    row: asyncpg.Record | None = await driver.fetchrow(
+        query.sql, *query.arguments(values)
+    )
+    return row
