@@ -3,21 +3,29 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app.api.openapi import install_problem_documentation
 from app.api.routes import (
+    operations,
     support_tickets,
     ticket_comments,
     ticket_events,
     ticket_workflow,
 )
 from app.api.routing import install_method_not_allowed
-from app.core.database import create_engine, create_sessionmaker
+from app.core.database import ConnectionWaits, create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
+from app.core.http_policy import EXPLORER_ASSETS_PATH
 from app.core.logging import configure_logging
+from app.core.metrics import ServiceMetrics
+from app.core.middleware import install_middleware
 from app.core.proxy import ForwardedPrefixAndHost
 from app.core.settings import Settings, get_settings
+
+logger = structlog.get_logger(__name__)
 
 DESCRIPTION = """
 Fleet customers dispute toll charges here; support staff review and resolve
@@ -40,28 +48,42 @@ a ticket that does not exist.
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(app.state.settings)
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.metrics.watch_pool(engine.pool, app.state.connection_waits)
+    logger.info("app.started")
     yield
+    # uvicorn gets here after the in-flight requests finished (or the
+    # grace period ran out), so no request still holds a connection.
     await engine.dispose()
+    logger.info("app.stopped")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI and ReDoc served from the package's
+    # own copy, not a CDN: gateways and build machines often reach none.
+    app = FastAPIOffline(
         title="Support tickets",
         version="2.0.0",
         description=DESCRIPTION,
         lifespan=_lifespan,
+        # Swagger UI would otherwise ask an online validator about the spec.
+        swagger_ui_parameters={"validatorUrl": None},
+        static_url=EXPLORER_ASSETS_PATH,
     )
     app.state.settings = settings
+    app.state.metrics = ServiceMetrics()
+    app.state.connection_waits = ConnectionWaits()
     install_error_handlers(app)
     install_method_not_allowed(app)
     install_problem_documentation(app)
+    app.include_router(operations.router)
     app.include_router(support_tickets.router)
     app.include_router(ticket_workflow.router)
     app.include_router(ticket_comments.router)
     app.include_router(ticket_events.router)
+    install_middleware(app, settings, app.state.metrics)
     app.add_middleware(
         ForwardedPrefixAndHost,
         trusted=settings.trusted_proxies,

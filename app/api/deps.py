@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import open_session
+from app.core.request_log import record_user
 from app.core.settings import Settings, get_settings
 from app.services.auth import Principal, authenticate
 
@@ -20,13 +21,14 @@ bearer_scheme = HTTPBearer(
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with open_session(request.app.state.sessionmaker) as session:
+    state = request.app.state
+    async with open_session(state.sessionmaker, state.connection_waits) as session:
         yield session
 
 
-# scope="function": the transaction ends (commit, or rollback on error) when
-# the route returns, before the response is sent; with the default scope a
-# client could see 201 for a write whose commit then failed.
+# scope="function": the transaction ends when the route returns, before the
+# response is sent, so that a failed commit still becomes an error answer
+# instead of a success followed by a broken connection.
 Session = Annotated[AsyncSession, Depends(_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
@@ -36,7 +38,9 @@ async def _current_user(
     session: Session,
     _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    return await authenticate(session, request.headers.get("Authorization"))
+    principal = await authenticate(session, request.headers.get("Authorization"))
+    record_user(request, principal.user_id)
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(_current_user)]

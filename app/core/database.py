@@ -1,8 +1,10 @@
 """The async engine and the per-request session."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
+from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,9 +15,23 @@ from sqlalchemy.ext.asyncio import (
 from app.core.settings import Settings
 
 
+def _discard_broken_connections(context: ExceptionContext) -> None:
+    """Treats a connection left mid-operation as lost, so the pool drops it.
+
+    When the server ends a session while asyncpg is between the steps of an
+    operation, asyncpg reports the next use as a client error ("another
+    operation is in progress") rather than a closed connection. SQLAlchemy
+    would keep such a connection in the pool, and every request drawing it,
+    pre-ping included, would fail until the process restarts.
+    """
+    broken = context.dialect.loaded_dbapi.InternalClientError
+    if isinstance(context.original_exception, broken):
+        context.is_disconnect = True
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """An engine whose every connection carries the service's time limits."""
-    return create_async_engine(
+    engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
@@ -23,6 +39,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # A connection the server dropped (restart, failover) is replaced
         # before use instead of failing the request that drew it.
         pool_pre_ping=True,
+        # Errors would otherwise print bound values (search words, token
+        # hashes) into the logs.
+        hide_parameters=True,
         connect_args={
             "timeout": settings.database_connect_timeout,
             "server_settings": {
@@ -32,6 +51,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
             },
         },
     )
+    event.listen(engine.sync_engine, "handle_error", _discard_broken_connections)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -39,10 +60,39 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+class ConnectionWaits:
+    """How many sessions are waiting for a pooled connection right now.
+
+    SQLAlchemy's pool does not expose its queue of waiters, so each session
+    counts itself while it draws its connection; /metrics reads the count.
+    """
+
+    def __init__(self) -> None:
+        self.current = 0
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        self.current += 1
+        try:
+            yield
+        finally:
+            self.current -= 1
+
+
 @asynccontextmanager
 async def open_session(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: async_sessionmaker[AsyncSession], waits: ConnectionWaits
 ) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the handler returns."""
+    """One transaction per request: committed when the handler returns.
+
+    A context manager, so that an error raised in the request reaches the
+    transaction and rolls it back at once (an abandoned generator would be
+    closed later, by the garbage collector, holding its connection).
+
+    The connection is drawn up front, so that waiting for it is counted and
+    an unreachable database fails the request before any work is done.
+    """
     async with sessionmaker() as session, session.begin():
+        with waits.waiting():
+            await session.connection()
         yield session

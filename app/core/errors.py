@@ -4,6 +4,7 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +20,15 @@ PROBLEM_TYPE_BASE = "urn:support-tickets:problem:"
 PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
 
 logger = structlog.get_logger(__name__)
+
+RETRY_AFTER_SECONDS = 2
+
+# PostgreSQL error codes that mean "not now" rather than "wrong SQL":
+# 57014 a cancelled statement (statement_timeout); class 08 connection
+# failures; 57P01-57P03 shutdown, crash and start-up; 53300 no free slot.
+_QUERY_CANCELED = "57014"
+_UNAVAILABLE_SQLSTATE_CLASSES = {"08"}
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
 
 
 class FieldProblem(BaseModel):
@@ -213,21 +223,8 @@ async def _render_http_error(request: Request, error: Exception) -> JSONResponse
     )
 
 
-async def _render_database_unavailable(
-    request: Request, error: Exception
-) -> JSONResponse:
-    logger.warning("database.unavailable", error_type=type(error).__name__)
-    return problem_response(
-        503,
-        slug=ServiceUnavailable.slug,
-        title=ServiceUnavailable.title,
-        detail="The database is not answering in time. Retry shortly.",
-        headers={"Retry-After": "2"},
-    )
-
-
-async def _render_unexpected(request: Request, error: Exception) -> JSONResponse:
-    logger.exception("request.failed", error_type=type(error).__name__)
+def internal_error_response() -> JSONResponse:
+    """The answer to a failure nobody anticipated; the cause is only logged."""
     return problem_response(
         500,
         slug="internal-error",
@@ -236,27 +233,110 @@ async def _render_unexpected(request: Request, error: Exception) -> JSONResponse
     )
 
 
-def _is_unavailable(error: DBAPIError) -> bool:
-    """Lost connections and timeouts, as opposed to errors in our SQL."""
-    if error.connection_invalidated or isinstance(error, InterfaceError):
-        return True
-    if isinstance(error, OperationalError):
-        return True
-    cause_name = type(error.orig).__name__ if error.orig is not None else ""
-    return cause_name in {"QueryCanceledError", "ConnectionDoesNotExistError"}
+async def _render_unexpected(request: Request, error: Exception) -> JSONResponse:
+    logger.exception("request.failed", error_type=type(error).__name__)
+    return internal_error_response()
+
+
+def database_unavailable(detail: str) -> ServiceUnavailable:
+    return ServiceUnavailable(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+async def _render_unreachable(request: Request, error: Exception) -> JSONResponse:
+    # asyncpg raises socket errors (refused, reset, connect timeout; all
+    # OSError) as they are: SQLAlchemy wraps only the driver's own errors.
+    # The database is the only peer this service connects to.
+    logger.warning("database.unreachable", error_type=type(error).__name__)
+    return await _render_app_error(
+        request, database_unavailable("The database cannot be reached. Retry shortly.")
+    )
+
+
+async def _render_pool_timeout(request: Request, error: Exception) -> JSONResponse:
+    logger.warning("database.pool_exhausted")
+    return await _render_app_error(
+        request,
+        database_unavailable(
+            "Every database connection is busy and none was freed in time. "
+            "Retry shortly."
+        ),
+    )
+
+
+def _unavailability(sqlstate: str, *, connection_lost: bool) -> str | None:
+    """Why the database could not serve this request, or None if our SQL failed."""
+    if sqlstate == _QUERY_CANCELED:
+        return (
+            "The database did not finish this request within the statement "
+            "time limit. Retry shortly, or narrow the request."
+        )
+    if (
+        connection_lost
+        or sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+        or sqlstate in _UNAVAILABLE_SQLSTATES
+    ):
+        return "The database is unavailable or restarting. Retry shortly."
+    return None
+
+
+async def _render_unavailable_or_unexpected(
+    request: Request, error: Exception, sqlstate: str, *, connection_lost: bool
+) -> JSONResponse:
+    detail = _unavailability(sqlstate, connection_lost=connection_lost)
+    if detail is None:
+        return await _render_unexpected(request, error)
+
+    logger.warning(
+        "database.unavailable", error_type=type(error).__name__, sqlstate=sqlstate
+    )
+    return await _render_app_error(request, database_unavailable(detail))
 
 
 async def _render_database_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DBAPIError)
-    if _is_unavailable(error):
-        return await _render_database_unavailable(request, error)
-    return await _render_unexpected(request, error)
+    return await _render_unavailable_or_unexpected(
+        request,
+        error,
+        str(getattr(error.orig, "sqlstate", None) or ""),
+        connection_lost=error.connection_invalidated
+        or isinstance(error, InterfaceError | OperationalError),
+    )
+
+
+async def _render_driver_error(request: Request, error: Exception) -> JSONResponse:
+    # asyncpg's own errors reach us unwrapped when they happen while a new
+    # connection is being set up (SQLAlchemy installs type codecs on it).
+    return await _render_unavailable_or_unexpected(
+        request,
+        error,
+        str(getattr(error, "sqlstate", None) or ""),
+        connection_lost=isinstance(error, asyncpg.InterfaceError),
+    )
+
+
+async def _render_too_large(request: Request, error: Exception) -> JSONResponse:
+    limit = request.app.state.settings.max_request_body_bytes
+    return body_too_large_response(limit)
+
+
+def body_too_large_response(limit: int) -> JSONResponse:
+    return problem_response(
+        413,
+        slug="content-too-large",
+        title="Content too large",
+        detail=f"The request body exceeds the limit of {limit} bytes.",
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _render_app_error)
     app.add_exception_handler(RequestValidationError, _render_validation_error)
     app.add_exception_handler(StarletteHTTPException, _render_http_error)
-    app.add_exception_handler(PoolTimeoutError, _render_database_unavailable)
+    # Starlette's body limit raises an HTTPException with this status.
+    app.add_exception_handler(413, _render_too_large)
+    app.add_exception_handler(PoolTimeoutError, _render_pool_timeout)
     app.add_exception_handler(DBAPIError, _render_database_error)
+    app.add_exception_handler(asyncpg.PostgresError, _render_driver_error)
+    app.add_exception_handler(asyncpg.InterfaceError, _render_driver_error)
+    app.add_exception_handler(OSError, _render_unreachable)
     app.add_exception_handler(Exception, _render_unexpected)

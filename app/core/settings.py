@@ -3,6 +3,7 @@
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -10,6 +11,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 Network = IPv4Network | IPv6Network
+
+LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 
 class Settings(BaseSettings):
@@ -32,7 +35,17 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=1000, ge=1, le=1000)
     root_path: str = Field(default="", pattern=r"^(/[A-Za-z0-9._~-]+)*$")
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(
-        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")]
+        default_factory=lambda: [ip_network(network) for network in LOOPBACK]
+    )
+
+    # HTTP server and its limits
+    shutdown_grace_seconds: int = Field(default=10, ge=1, le=300)
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024, le=104_857_600)
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Operations
+    metrics_allowed_networks: Annotated[list[Network], NoDecode] = Field(
+        default_factory=lambda: [ip_network(network) for network in LOOPBACK]
     )
 
     # Logging
@@ -52,12 +65,33 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return value
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator(
+        "trusted_proxies",
+        "metrics_allowed_networks",
+        "cors_allowed_origins",
+        mode="before",
+    )
     @classmethod
-    def _split_networks(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        # An origin is exactly scheme://host[:port]; a wildcard is refused so
+        # that opening the API to every site is never one typo away.
+        for origin in origins:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or "*" in origin
+                or origin != f"{parts.scheme}://{parts.netloc}"
+            ):
+                raise ValueError(f"{origin!r} is not an origin like https://host:port")
+        return origins
 
     @property
     def async_database_url(self) -> URL:

@@ -1,11 +1,13 @@
 """Queries behind bearer authentication."""
 
 from datetime import timedelta
-from typing import Any
+from functools import lru_cache
 
-from sqlalchemy import Row, func, select, update
+import asyncpg
+from sqlalchemy import LargeBinary, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.queries import CompiledQuery, compile_query, fetch_row
 from app.models import ApiToken, FleetMembership, User
 
 # Recording every use would turn each read into a write; a minute is precise
@@ -13,8 +15,8 @@ from app.models import ApiToken, FleetMembership, User
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-async def find_credentials(session: AsyncSession, token_hash: bytes) -> Row[Any] | None:
-    """The token and its user, with the user's fleet ids, in one statement."""
+@lru_cache(maxsize=1)
+def _credentials_query() -> CompiledQuery:
     fleet_ids = (
         select(func.array_agg(FleetMembership.fleet_id))
         .where(FleetMembership.user_id == User.id)
@@ -34,9 +36,19 @@ async def find_credentials(session: AsyncSession, token_hash: bytes) -> Row[Any]
             fleet_ids.label("fleet_ids"),
         )
         .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == token_hash)
+        .where(ApiToken.token_hash == bindparam("token_hash", type_=LargeBinary))
     )
-    return (await session.execute(statement)).one_or_none()
+    return compile_query(statement)
+
+
+async def find_credentials(
+    session: AsyncSession, token_hash: bytes
+) -> asyncpg.Record | None:
+    """The token and its user, with the user's fleet ids, in one statement.
+
+    Every request runs it, so it takes the compiled read path.
+    """
+    return await fetch_row(session, _credentials_query(), {"token_hash": token_hash})
 
 
 async def record_token_use(session: AsyncSession, token_id: int) -> None:

@@ -1,14 +1,27 @@
-"""Every query over support tickets."""
+"""The ticket list's query: exact count and one page, in one statement."""
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    String,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    union,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.core.queries import CompiledQuery, compile_query, fetch_row
 from app.models import SupportTicket, TicketComment, TicketCounter, User
 from app.repositories.ticket_json import ticket_json_select
 from app.schemas.ticket_query import (
@@ -19,11 +32,31 @@ from app.schemas.ticket_query import (
     with_tie_breaker,
 )
 
+_VISIBLE_FLEETS = bindparam("visible_fleets", type_=ARRAY(BigInteger))
+_FLEET_ID = bindparam("fleet_id", type_=BigInteger)
+_STATUSES = bindparam("statuses", type_=ARRAY(String))
+_REASONS = bindparam("reasons", type_=ARRAY(String))
+
 
 @dataclass(frozen=True, slots=True)
 class TicketPage:
     count: int
     results_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the SQL of a list request depends on; values are parameters.
+
+    `terms` holds, per search term, whether it may also be a ticket id.
+    """
+
+    scoped: bool
+    fleet: bool
+    statuses: bool
+    reasons: bool
+    terms: tuple[bool, ...]
+    ordering: tuple[OrderKey, ...]
 
 
 def _like_pattern(term: str) -> str:
@@ -32,13 +65,19 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _ids_matching(term: str) -> Any:
-    """Ids of tickets that one search term matches, each branch index-friendly.
+def _as_ticket_id(term: str) -> int | None:
+    if term.isascii() and term.isdigit() and int(term) <= BIGINT_MAX:
+        return int(term)
+    return None
+
+
+def _ids_matching(index: int, may_be_id: bool) -> Any:
+    """Ids of tickets that search term `index` matches.
 
     A union of id sets rather than one OR across tables: each branch can use
     its own trigram index, and a ticket matched by several comments is one id.
     """
-    pattern = _like_pattern(term)
+    pattern = bindparam(f"pattern_{index}", type_=String)
     ticket = aliased(SupportTicket, name="matched")
     branches: list[Select[Any]] = [
         select(ticket.id).where(
@@ -59,25 +98,26 @@ def _ids_matching(term: str) -> Any:
             TicketComment.content.ilike(pattern, escape="\\")
         ),
     ]
-    if term.isascii() and term.isdigit() and int(term) <= BIGINT_MAX:
-        branches.append(select(literal(int(term))))
+    if may_be_id:
+        branches.append(select(bindparam(f"ticket_id_{index}", type_=BigInteger)))
     return union(*branches)
 
 
-def _filters(
-    ticket: Any, visible_fleets: Collection[int] | None, query: TicketListQuery
-) -> list[ColumnElement[bool]]:
+def _filters(ticket: Any, shape: _Shape) -> list[ColumnElement[bool]]:
     """The WHERE clause: the caller's scope first, then the query's filters."""
     conditions: list[ColumnElement[bool]] = []
-    if visible_fleets is not None:
-        conditions.append(ticket.fleet_id.in_(sorted(visible_fleets)))
-    if query.fleet_id is not None:
-        conditions.append(ticket.fleet_id == query.fleet_id)
-    if query.statuses:
-        conditions.append(ticket.status.in_(query.statuses))
-    if query.reasons:
-        conditions.append(ticket.reason.in_(query.reasons))
-    conditions.extend(ticket.id.in_(_ids_matching(term)) for term in query.search_terms)
+    if shape.scoped:
+        conditions.append(ticket.fleet_id == any_(_VISIBLE_FLEETS))
+    if shape.fleet:
+        conditions.append(ticket.fleet_id == _FLEET_ID)
+    if shape.statuses:
+        conditions.append(ticket.status == any_(_STATUSES))
+    if shape.reasons:
+        conditions.append(ticket.reason == any_(_REASONS))
+    conditions.extend(
+        ticket.id.in_(_ids_matching(index, may_be_id))
+        for index, may_be_id in enumerate(shape.terms)
+    )
     return conditions
 
 
@@ -93,67 +133,60 @@ def _order_by(ticket: Any, ordering: Sequence[OrderKey]) -> list[ColumnElement[A
     return clauses
 
 
-def _counted(
-    visible_fleets: Collection[int] | None, query: TicketListQuery
-) -> ColumnElement[int]:
+def _counted(shape: _Shape) -> ColumnElement[int]:
     """The exact count without a search: a sum over the trigger-kept counters."""
+    counter = TicketCounter
     conditions: list[ColumnElement[bool]] = []
-    if visible_fleets is not None:
-        conditions.append(TicketCounter.fleet_id.in_(sorted(visible_fleets)))
-    if query.fleet_id is not None:
-        conditions.append(TicketCounter.fleet_id == query.fleet_id)
-    if query.statuses:
-        conditions.append(TicketCounter.status.in_(query.statuses))
-    if query.reasons:
-        conditions.append(TicketCounter.reason.in_(query.reasons))
-    total = func.coalesce(func.sum(TicketCounter.ticket_count), 0)
+    if shape.scoped:
+        conditions.append(counter.fleet_id == any_(_VISIBLE_FLEETS))
+    if shape.fleet:
+        conditions.append(counter.fleet_id == _FLEET_ID)
+    if shape.statuses:
+        conditions.append(counter.status == any_(_STATUSES))
+    if shape.reasons:
+        conditions.append(counter.reason == any_(_REASONS))
+    total = func.coalesce(func.sum(counter.ticket_count), 0)
     return select(total).where(*conditions).scalar_subquery()
 
 
-@lru_cache(maxsize=64)
-def _rendered_page(ordering: tuple[OrderKey, ...]) -> Select[Any]:
-    """The JSON-building part of the statement, built once per ordering.
-
-    It is a large expression; constructing it on every request cost more
-    Python time than the rest of the request together.
-    """
-    return ticket_json_select(*_order_by(SupportTicket, ordering))  # type: ignore[no-any-return]
-
-
-def _filtered_page(
-    visible_fleets: Collection[int] | None, query: TicketListQuery
-) -> tuple[Select[Any], ColumnElement[int]]:
+def _filtered_page(shape: _Shape) -> tuple[Select[Any], ColumnElement[int]]:
     """The page's ids read off an index; the count from the counters."""
     ticket = aliased(SupportTicket, name="paged")
     page_ids = (
         select(ticket.id)
-        .where(*_filters(ticket, visible_fleets, query))
-        .order_by(*_order_by(ticket, query.ordering))
-        .limit(query.limit)
-        .offset(query.offset)
+        .where(*_filters(ticket, shape))
+        .order_by(*_order_by(ticket, shape.ordering))
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
     )
-    return page_ids, _counted(visible_fleets, query)
+    return page_ids, _counted(shape)
 
 
-def _searched_page(
-    visible_fleets: Collection[int] | None, query: TicketListQuery
-) -> tuple[Select[Any], ColumnElement[int]]:
+def _searched_page(shape: _Shape) -> tuple[Select[Any], ColumnElement[int]]:
     """Matches are found once (a CTE, materialized), then counted and paged."""
     ticket = aliased(SupportTicket, name="matched_ticket")
     sort_columns = [getattr(ticket, field.value) for field in OrderingField]
-    matches = (
-        select(*sort_columns)
-        .where(*_filters(ticket, visible_fleets, query))
-        .cte("matches")
-    )
+    matches = select(*sort_columns).where(*_filters(ticket, shape)).cte("matches")
     page_ids = (
         select(matches.c.id)
-        .order_by(*_order_by(matches.c, query.ordering))
-        .limit(query.limit)
-        .offset(query.offset)
+        .order_by(*_order_by(matches.c, shape.ordering))
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
     )
     count = select(func.count()).select_from(matches).scalar_subquery()
     return page_ids, count
+
+
+@lru_cache(maxsize=512)
+def _list_query(shape: _Shape) -> CompiledQuery:
+    """The statement for one shape of request, built and compiled once."""
+    page_ids, count = _searched_page(shape) if shape.terms else _filtered_page(shape)
+    results = ticket_json_select(*_order_by(SupportTicket, shape.ordering)).where(
+        SupportTicket.id.in_(page_ids)
+    )
+    return compile_query(
+        select(count.label("count"), results.scalar_subquery().label("results"))
+    )
 
 
 async def list_ticket_page(
@@ -161,17 +194,35 @@ async def list_ticket_page(
     visible_fleets: Collection[int] | None,
     query: TicketListQuery,
 ) -> TicketPage:
-    """One statement: the exact count and the page's tickets as a JSON array.
+    """The exact count and the page's tickets as one JSON array.
 
     `visible_fleets` is None for staff (everything) or the fleets whose
     tickets the caller may see. The page's ids are found first, walking an
     index and skipping `offset` entries there, and only those rows are read.
     """
-    if query.search_terms:
-        page_ids, count = _searched_page(visible_fleets, query)
-    else:
-        page_ids, count = _filtered_page(visible_fleets, query)
-    results = _rendered_page(query.ordering).where(SupportTicket.id.in_(page_ids))
-    statement = select(count.label("count"), results.scalar_subquery().label("results"))
-    count, results_json = (await session.execute(statement)).one()
-    return TicketPage(count=count, results_json=results_json)
+    term_ids = [_as_ticket_id(term) for term in query.search_terms]
+    shape = _Shape(
+        scoped=visible_fleets is not None,
+        fleet=query.fleet_id is not None,
+        statuses=bool(query.statuses),
+        reasons=bool(query.reasons),
+        terms=tuple(ticket_id is not None for ticket_id in term_ids),
+        ordering=query.ordering,
+    )
+    values: dict[str, Any] = {
+        "visible_fleets": sorted(visible_fleets or ()),
+        "fleet_id": query.fleet_id,
+        "statuses": [status.value for status in query.statuses],
+        "reasons": [reason.value for reason in query.reasons],
+        "limit": query.limit,
+        "offset": query.offset,
+    }
+    for index, (term, ticket_id) in enumerate(
+        zip(query.search_terms, term_ids, strict=True)
+    ):
+        values[f"pattern_{index}"] = _like_pattern(term)
+        values[f"ticket_id_{index}"] = ticket_id
+
+    row = await fetch_row(session, _list_query(shape), values)
+    assert row is not None  # an aggregate always answers one row
+    return TicketPage(count=row["count"], results_json=row["results"])

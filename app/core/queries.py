@@ -1,0 +1,60 @@
+"""Statements compiled once and run on the driver: the read hot path.
+
+SQLAlchemy builds our SQL, but building a large statement and computing its
+cache key on every request cost more Python time than everything else a list
+request does (see bench/). A hot query is therefore built per query *shape*,
+compiled once for asyncpg, and run through the driver with positional
+arguments; asyncpg keeps it prepared per connection. Only reads use this:
+writes keep the ORM's unit of work.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    sql: str
+    parameters: tuple[str, ...]
+    # Values the statement itself carries (literals SQLAlchemy binds).
+    defaults: Mapping[str, Any]
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        merged = {**self.defaults, **values}
+        return [merged[name] for name in self.parameters]
+
+
+def compile_query(statement: ClauseElement) -> CompiledQuery:
+    """Compile for asyncpg; every parameter must be a plain bindparam."""
+    compiled = statement.compile(dialect=_DIALECT)
+    assert isinstance(compiled, SQLCompiler)
+    return CompiledQuery(
+        sql=str(compiled),
+        parameters=tuple(compiled.positiontup or ()),
+        defaults={
+            name: value for name, value in compiled.params.items() if value is not None
+        },
+    )
+
+
+async def fetch_row(
+    session: AsyncSession, query: CompiledQuery, values: Mapping[str, Any]
+) -> asyncpg.Record | None:
+    """Run on the session's connection (and transaction, if one is open)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, asyncpg.Connection)
+    row: asyncpg.Record | None = await driver.fetchrow(
+        query.sql, *query.arguments(values)
+    )
+    return row
