@@ -305,12 +305,17 @@ async def _render_database_error(request: Request, error: Exception) -> JSONResp
 
 async def _render_driver_error(request: Request, error: Exception) -> JSONResponse:
     # asyncpg's own errors reach us unwrapped when they happen while a new
-    # connection is being set up (SQLAlchemy installs type codecs on it).
+    # connection is being set up (SQLAlchemy installs type codecs on it), and
+    # from the read path that runs on the driver (app/core/queries.py). A
+    # connection the server ended in the middle of an operation answers the
+    # next one with InternalClientError ("another operation is in progress").
     return await _render_unavailable_or_unexpected(
         request,
         error,
         str(getattr(error, "sqlstate", None) or ""),
-        connection_lost=isinstance(error, asyncpg.InterfaceError),
+        connection_lost=isinstance(
+            error, asyncpg.InterfaceError | asyncpg.InternalClientError
+        ),
     )
 
 
@@ -338,5 +343,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _render_database_error)
     app.add_exception_handler(asyncpg.PostgresError, _render_driver_error)
     app.add_exception_handler(asyncpg.InterfaceError, _render_driver_error)
+    app.add_exception_handler(asyncpg.InternalClientError, _render_driver_error)
     app.add_exception_handler(OSError, _render_unreachable)
     app.add_exception_handler(Exception, _render_unexpected)
