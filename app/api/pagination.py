@@ -15,7 +15,7 @@ from fastapi import Depends, Query
 from pydantic import BeforeValidator
 
 from app.api.deps import AppSettings
-from app.schemas.ticket_query import BIGINT_MAX, blank_as_absent
+from app.schemas.ticket_query import MAX_ID, blank_as_absent
 
 
 def _with_params(url: str, replace: dict[str, str], drop: tuple[str, ...]) -> str:
@@ -64,7 +64,7 @@ def page_window(
     ] = None,
     offset: Annotated[
         int,
-        Query(ge=0, le=BIGINT_MAX, description="How many items to skip."),
+        Query(ge=0, le=MAX_ID, description="How many items to skip."),
         BeforeValidator(blank_as_absent),
     ] = 0,
 ) -> PageWindow:

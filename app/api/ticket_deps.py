@@ -6,11 +6,11 @@ from fastapi import Depends, Header, Path
 
 from app.api.deps import CurrentUser, Session
 from app.core.etags import IfMatch
-from app.schemas.ticket_query import BIGINT_MAX
+from app.schemas.ticket_query import MAX_ID
 from app.services import comments as comment_service
 from app.services import ticket_workflow
 
-TicketIdPath = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The ticket's id.")]
+TicketIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The ticket's id.")]
 
 
 async def _visible_ticket_id(
@@ -28,9 +28,7 @@ VisibleTicketId = Annotated[int, Depends(_visible_ticket_id)]
 async def _visible_comment_id(
     session: Session,
     ticket_id: VisibleTicketId,
-    comment_id: Annotated[
-        int, Path(ge=1, le=BIGINT_MAX, description="The comment's id.")
-    ],
+    comment_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The comment's id.")],
 ) -> int:
     """A comment of a visible ticket, checked before the body (as above)."""
     await comment_service.ensure_comment_exists(session, ticket_id, comment_id)

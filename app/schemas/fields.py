@@ -15,7 +15,7 @@ from app.models.ticket import (
     MAX_DESCRIPTION_LENGTH,
     MAX_ENTITY_ID,
 )
-from app.schemas.ticket_query import BIGINT_MAX
+from app.schemas.ticket_query import MAX_ID
 
 MAX_RESOLUTION_NOTE_LENGTH = 5000
 
@@ -35,7 +35,7 @@ def whole_number(value: object) -> object:
 
 
 FleetId = Annotated[
-    int, Field(strict=True, ge=1, le=BIGINT_MAX), BeforeValidator(whole_number)
+    int, Field(strict=True, ge=1, le=MAX_ID), BeforeValidator(whole_number)
 ]
 EntityType = Annotated[
     str,

@@ -16,6 +16,11 @@ from app.models.enums import TicketReason, TicketStatus
 MAX_SEARCH_LENGTH = 200
 MAX_SEARCH_TERMS = 10
 BIGINT_MAX = 2**63 - 1
+# The largest id, fleet or offset a request may name. PostgreSQL's bigint
+# holds more, but a JSON number past 2**53 is not exact in JavaScript
+# clients, nor in the OpenAPI document (FastAPI writes bounds as floats, so
+# 2**63 - 1 was published as 2**63).
+MAX_ID = 2**53 - 1
 
 # A token runs to the next whitespace, except inside a closed pair of quotes
 # (where a backslash escapes the next character). A token without such a

@@ -4,7 +4,7 @@ Unknown fields, and fields only the service sets (status, created_by,
 resolved_*, timestamps, ids), are refused with 422 rather than ignored.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -23,7 +23,10 @@ class EntityInput(BaseModel):
     entity_id: EntityNumber
 
 
-EntityList = list[EntityInput]
+# Repeats are refused by `_refuse_repeats`; the schema says so too.
+EntityList = Annotated[
+    list[EntityInput], Field(json_schema_extra={"uniqueItems": True})
+]
 
 
 def _refuse_repeats(entities: EntityList) -> EntityList:
@@ -65,7 +68,8 @@ class TicketUpdate(BaseModel):
     Fields left out keep their value; `entities` replaces the whole set.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # minProperties: what `_something_to_change` enforces, for the schema.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     description: Description | None = Field(
         default=None, json_schema_extra=_documented_without_null

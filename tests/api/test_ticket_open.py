@@ -156,6 +156,7 @@ def entity(entity_type: object = "toll_charge", entity_id: object = 1) -> object
         ({"fleet": True}, "fleet"),
         ({"fleet": 0}, "fleet"),
         ({"fleet": 2**63}, "fleet"),
+        ({"fleet": 2**53}, "fleet"),
         ({"reason": "BAD_REASON"}, "reason"),
         ({"reason": "not_my_toll"}, "reason"),
         ({"description": ""}, "description"),

@@ -16,7 +16,7 @@ from app.models.enums import TicketReason, TicketStatus
 from app.schemas.common import Page
 from app.schemas.ticket import TicketRead
 from app.schemas.ticket_query import (
-    BIGINT_MAX,
+    MAX_ID,
     MAX_SEARCH_LENGTH,
     ORDERING_PATTERN,
     OrderingField,
@@ -34,7 +34,7 @@ _ORDERING_FIELDS = ", ".join(field.value for field in OrderingField)
 
 FleetParam = Annotated[
     int | None,
-    Query(ge=1, le=BIGINT_MAX, description="Only tickets of this fleet."),
+    Query(ge=1, le=MAX_ID, description="Only tickets of this fleet."),
     BeforeValidator(blank_as_absent),
 ]
 StatusParam = Annotated[
