@@ -21,8 +21,10 @@ from app.core.errors import (
     Problem,
     ServiceUnavailable,
 )
+from app.schemas.ticket_query import BLANK_MEANS_ABSENT
 
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+_BLANK = {"type": "string", "maxLength": 0}
 
 
 def _problem_content() -> dict[str, Any]:
@@ -36,11 +38,25 @@ def _problem_schemas() -> dict[str, Any]:
     return {"Problem": schema, **nested}
 
 
+def _document_blank_values(operation: dict[str, Any]) -> None:
+    """An empty value means "not sent" for the marked parameters."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter["schema"]
+        if not schema.pop(BLANK_MEANS_ABSENT, False):
+            continue
+        described = {
+            key: schema.pop(key) for key in ("title", "description") if key in schema
+        }
+        branches = schema["anyOf"] if set(schema) == {"anyOf"} else [schema]
+        parameter["schema"] = {"anyOf": [*branches, _BLANK], **described}
+
+
 def _document_problems(document: dict[str, Any]) -> None:
     limit = ChecksBeforeBodyRoute.max_body_bytes
     too_large = f"Content too large: the body may not exceed {limit} bytes"
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
+            _document_blank_values(operation)
             responses = operation.setdefault("responses", {})
             if "422" in responses and "Validation Error" in responses["422"].get(
                 "description", ""

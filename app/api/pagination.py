@@ -15,7 +15,7 @@ from fastapi import Depends, Query
 from pydantic import BeforeValidator
 
 from app.api.deps import AppSettings
-from app.schemas.ticket_query import MAX_ID, blank_as_absent
+from app.schemas.ticket_query import BLANK_MEANS_ABSENT, MAX_ID, blank_as_absent
 
 
 def _with_params(url: str, replace: dict[str, str], drop: tuple[str, ...]) -> str:
@@ -59,12 +59,22 @@ def page_window(
     settings: AppSettings,
     limit: Annotated[
         int | None,
-        Query(ge=1, le=1000, description="How many items per page (1-1000)."),
+        Query(
+            ge=1,
+            le=1000,
+            description="How many items per page (1-1000).",
+            json_schema_extra={BLANK_MEANS_ABSENT: True},
+        ),
         BeforeValidator(blank_as_absent),
     ] = None,
     offset: Annotated[
         int,
-        Query(ge=0, le=MAX_ID, description="How many items to skip."),
+        Query(
+            ge=0,
+            le=MAX_ID,
+            description="How many items to skip.",
+            json_schema_extra={BLANK_MEANS_ABSENT: True},
+        ),
         BeforeValidator(blank_as_absent),
     ] = 0,
 ) -> PageWindow:

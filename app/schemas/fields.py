@@ -15,7 +15,7 @@ from app.models.ticket import (
     MAX_DESCRIPTION_LENGTH,
     MAX_ENTITY_ID,
 )
-from app.schemas.ticket_query import MAX_ID
+from app.schemas.ticket_query import MAX_ID, NO_NUL_PATTERN
 
 MAX_RESOLUTION_NOTE_LENGTH = 5000
 
@@ -54,16 +54,30 @@ EntityNumber = Annotated[
 ]
 Description = Annotated[
     str,
-    Field(strict=True, min_length=1, max_length=MAX_DESCRIPTION_LENGTH),
+    Field(
+        strict=True,
+        min_length=1,
+        max_length=MAX_DESCRIPTION_LENGTH,
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
+    ),
     AfterValidator(refuse_nul),
 ]
 CommentContent = Annotated[
     str,
-    Field(strict=True, min_length=1, max_length=MAX_COMMENT_LENGTH),
+    Field(
+        strict=True,
+        min_length=1,
+        max_length=MAX_COMMENT_LENGTH,
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
+    ),
     AfterValidator(refuse_nul),
 ]
 ResolutionNote = Annotated[
     str,
-    Field(strict=True, max_length=MAX_RESOLUTION_NOTE_LENGTH),
+    Field(
+        strict=True,
+        max_length=MAX_RESOLUTION_NOTE_LENGTH,
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
+    ),
     AfterValidator(refuse_nul),
 ]

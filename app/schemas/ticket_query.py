@@ -66,6 +66,29 @@ class TicketListQuery:
     offset: int
 
 
+# Marks a query parameter whose empty value (`limit=`) means "not sent";
+# app/api/openapi.py documents the empty string next to the parameter's type.
+BLANK_MEANS_ABSENT = "x-blank-means-absent"
+# Text the service refuses to store (PostgreSQL cannot): for the schema.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+
+def code_list_items(component: str, codes: type[StrEnum]) -> dict[str, object]:
+    """The schema of one value of a code filter: a code, or a comma list of them.
+
+    The enumeration stays visible; the pattern admits what `split_codes`
+    accepts (spaces around codes and empty items ignored).
+    """
+    names = "|".join(re.escape(member.value) for member in codes)
+    item = rf"\s*(?:(?:{names})\s*)?"
+    return {
+        "anyOf": [
+            {"$ref": f"#/components/schemas/{component}"},
+            {"type": "string", "pattern": rf"^{item}(?:,{item})*$"},
+        ]
+    }
+
+
 def blank_as_absent(value: object) -> object:
     """An empty parameter (`limit=`) means the parameter was not sent."""
     if value in ("", [""]):

@@ -16,12 +16,15 @@ from app.models.enums import TicketReason, TicketStatus
 from app.schemas.common import Page
 from app.schemas.ticket import TicketRead
 from app.schemas.ticket_query import (
+    BLANK_MEANS_ABSENT,
     MAX_ID,
     MAX_SEARCH_LENGTH,
+    NO_NUL_PATTERN,
     ORDERING_PATTERN,
     OrderingField,
     TicketListQuery,
     blank_as_absent,
+    code_list_items,
     parse_ordering,
     split_codes,
     split_search_terms,
@@ -34,14 +37,20 @@ _ORDERING_FIELDS = ", ".join(field.value for field in OrderingField)
 
 FleetParam = Annotated[
     int | None,
-    Query(ge=1, le=MAX_ID, description="Only tickets of this fleet."),
+    Query(
+        ge=1,
+        le=MAX_ID,
+        description="Only tickets of this fleet.",
+        json_schema_extra={BLANK_MEANS_ABSENT: True},
+    ),
     BeforeValidator(blank_as_absent),
 ]
 StatusParam = Annotated[
     list[TicketStatus],
     Query(
         description="Only tickets in this status. Several may be given, "
-        "comma-separated (`OPEN,UNDER_REVIEW`) or repeated."
+        "comma-separated (`OPEN,UNDER_REVIEW`) or repeated.",
+        json_schema_extra={"items": code_list_items("TicketStatus", TicketStatus)},
     ),
     BeforeValidator(split_codes),
 ]
@@ -49,7 +58,8 @@ ReasonParam = Annotated[
     list[TicketReason],
     Query(
         description="Only tickets disputed for this reason. Several may be "
-        "given, comma-separated or repeated."
+        "given, comma-separated or repeated.",
+        json_schema_extra={"items": code_list_items("TicketReason", TicketReason)},
     ),
     BeforeValidator(split_codes),
 ]
@@ -61,6 +71,7 @@ SearchParam = Annotated[
         "description, resolution note, creator's username or email, or a "
         'comment; "quoted phrases" stay together, digits also match the id. '
         "At most 200 characters and 10 terms.",
+        json_schema_extra={"pattern": NO_NUL_PATTERN},
     ),
 ]
 OrderingParam = Annotated[
