@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.security import issue_token
+from app.core.security import IssuedToken, issue_token
 from app.models import (
     ApiToken,
     Fleet,
@@ -56,8 +56,9 @@ async def make_token(
     *,
     expires_at: datetime | None = None,
     revoked_at: datetime | None = None,
+    issued: IssuedToken | None = None,
 ) -> str:
-    issued = issue_token()
+    issued = issued or issue_token()
     session.add(
         ApiToken(
             user_id=user.id,

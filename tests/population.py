@@ -6,12 +6,13 @@ without history events: suites that audit the history open their tickets
 through the API instead.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from app.core.security import IssuedToken, issue_token
 from app.models import Fleet, TicketComment, User
 from tests.factories import make_fleet, make_ticket, make_token, make_user
 
@@ -42,7 +43,19 @@ async def _tickets_of(
     return ids
 
 
-async def commit_population(url: URL, *, tickets_per_fleet: int = 5) -> Population:
+@dataclass(frozen=True)
+class Tokens:
+    """Tokens chosen before the rows exist, for suites that need them early."""
+
+    staff: IssuedToken = field(default_factory=issue_token)
+    member: IssuedToken = field(default_factory=issue_token)
+    other_member: IssuedToken = field(default_factory=issue_token)
+
+
+async def commit_population(
+    url: URL, *, tickets_per_fleet: int = 5, tokens: Tokens | None = None
+) -> Population:
+    tokens = tokens or Tokens()
     engine = create_async_engine(url.set(drivername="postgresql+asyncpg"))
     try:
         async with async_sessionmaker(engine)() as session, session.begin():
@@ -66,9 +79,11 @@ async def commit_population(url: URL, *, tickets_per_fleet: int = 5) -> Populati
                 url=url,
                 fleet_id=fleet.id,
                 other_fleet_id=other_fleet.id,
-                staff_token=await make_token(session, staff),
-                member_token=await make_token(session, member),
-                other_member_token=await make_token(session, other_member),
+                staff_token=await make_token(session, staff, issued=tokens.staff),
+                member_token=await make_token(session, member, issued=tokens.member),
+                other_member_token=await make_token(
+                    session, other_member, issued=tokens.other_member
+                ),
                 ticket_ids=tuple(ticket_ids),
                 comment_ids=tuple((ticket, comment) for ticket, comment in comments),
             )

@@ -9,14 +9,18 @@ from sqlalchemy.engine import URL
 from app.core.migrations import upgrade_to_head
 from tests.database import create_database, drop_database
 from tests.operations.live import LiveServer, live_server
-from tests.population import Population, commit_population
+from tests.population import Population, Tokens, commit_population
+
+# Chosen before the database exists: the generated-requests suite configures
+# its authentication when it is collected.
+ATTACK_TOKENS = Tokens()
 
 
 @pytest.fixture(scope="session")
 async def attack_population(database_server: URL) -> AsyncIterator[Population]:
     url = await create_database(database_server)
     await asyncio.to_thread(upgrade_to_head, url)
-    yield await commit_population(url)
+    yield await commit_population(url, tokens=ATTACK_TOKENS)
     await drop_database(database_server, url)
 
 

@@ -30,7 +30,7 @@ from app.main import create_app
 from app.schemas.ticket_query import MAX_ID
 from app.services.idempotency import KeyReused
 from app.services.ticket_workflow import FleetNotAvailable
-from tests.factories import bearer
+from tests.attack.conftest import ATTACK_TOKENS
 from tests.operations.live import LiveServer
 from tests.population import Population
 
@@ -134,30 +134,55 @@ def _document() -> dict[str, Any]:
 
 
 DOCUMENT = _document()
-schema = schemathesis.openapi.from_dict(
-    DOCUMENT,
-    config=schemathesis.Config.from_dict(
-        {
-            "seed": SEED,
-            "generation": {
-                "mode": "all",
-                "max-examples": MAX_EXAMPLES,
-                "deterministic": True,
-                "database": "none",
-            },
-            "checks": {
-                "positive_data_acceptance": {
-                    # A stale If-Match is a precondition, not bad input.
-                    "expected-statuses": [
-                        "2xx", "3xx", "401", "403", "404", "409", "412", "429", "5xx",
-                    ],
-                },
-            },
-        }
-    ),
-)  # fmt: skip
-schema.hook(flatmap_path_parameters)
-schema.hook(filter_failure)
+CONFIG = {
+    "seed": SEED,
+    "generation": {
+        "mode": "all",
+        "max-examples": MAX_EXAMPLES,
+        "deterministic": True,
+        "database": "none",
+    },
+    "checks": {
+        "positive_data_acceptance": {
+            # A stale If-Match is a precondition, not bad input.
+            "expected-statuses": [
+                "2xx", "3xx", "401", "403", "404", "409", "412", "429", "5xx",
+            ],
+        },
+    },
+}  # fmt: skip
+
+
+def _schema_for(token: str) -> Any:
+    """The document, with the role's token as its configured authentication.
+
+    Configured (not merely sent) so that Schemathesis knows the credentials:
+    it leaves them out of the cases that test a missing Authorization header,
+    and probes every operation without them and with a wrong token.
+    """
+    schema = schemathesis.openapi.from_dict(
+        DOCUMENT, config=schemathesis.Config.from_dict(CONFIG)
+    )
+    schema.hook(flatmap_path_parameters)
+    schema.hook(filter_failure)
+
+    @schema.auth()
+    class Bearer:
+        def get(
+            self, case: schemathesis.Case, context: schemathesis.AuthContext
+        ) -> str:
+            return token
+
+        def set(
+            self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext
+        ) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+    return schema
+
+
+as_staff = _schema_for(ATTACK_TOKENS.staff.token)
+as_member = _schema_for(ATTACK_TOKENS.member.token)
 
 
 @pytest.fixture(scope="module")
@@ -180,31 +205,17 @@ def test_the_fuzzed_schema_is_the_one_served(
     assert http.get(server.base_url + "/openapi.json").json() == DOCUMENT
 
 
-@schema.parametrize()
+@as_staff.parametrize()
 @hypothesis.settings(deadline=None)
 def test_generated_requests_as_staff(
-    case: schemathesis.Case,
-    server: LiveServer,
-    http: requests.Session,
-    attack_population: Population,
+    case: schemathesis.Case, server: LiveServer, http: requests.Session
 ) -> None:
-    case.call_and_validate(
-        base_url=server.base_url,
-        session=http,
-        headers=bearer(attack_population.staff_token),
-    )
+    case.call_and_validate(base_url=server.base_url, session=http)
 
 
-@schema.parametrize()
+@as_member.parametrize()
 @hypothesis.settings(deadline=None)
 def test_generated_requests_as_a_fleet_member(
-    case: schemathesis.Case,
-    server: LiveServer,
-    http: requests.Session,
-    attack_population: Population,
+    case: schemathesis.Case, server: LiveServer, http: requests.Session
 ) -> None:
-    case.call_and_validate(
-        base_url=server.base_url,
-        session=http,
-        headers=bearer(attack_population.member_token),
-    )
+    case.call_and_validate(base_url=server.base_url, session=http)
