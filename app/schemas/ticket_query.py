@@ -15,6 +15,8 @@ from app.models.enums import TicketReason, TicketStatus
 
 MAX_SEARCH_LENGTH = 200
 MAX_SEARCH_TERMS = 10
+# Every field, reversed, comma-separated, is under 60 characters.
+MAX_ORDERING_LENGTH = 200
 BIGINT_MAX = 2**63 - 1
 # The largest id, fleet or offset a request may name. PostgreSQL's bigint
 # holds more, but a JSON number past 2**53 is not exact in JavaScript

@@ -50,6 +50,7 @@ def _as_read(value: str, schema: dict[str, object]) -> object:
         ("reason", "other", False),
         ("ordering", "-id, status", True),
         ("ordering", "priority", False),
+        ("ordering", "id," * 100, False),
         ("search", "bridge", True),
         ("search", "nul\x00byte", False),
     ],

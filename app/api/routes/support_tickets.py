@@ -18,6 +18,7 @@ from app.schemas.ticket import TicketRead
 from app.schemas.ticket_query import (
     BLANK_MEANS_ABSENT,
     MAX_ID,
+    MAX_ORDERING_LENGTH,
     MAX_SEARCH_LENGTH,
     NO_NUL_PATTERN,
     ORDERING_PATTERN,
@@ -79,6 +80,7 @@ OrderingParam = Annotated[
     Query(
         description=f"Comma-separated fields to sort by, `-` for descending: "
         f"{_ORDERING_FIELDS}. Default `-created_at`; id always breaks ties.",
+        max_length=MAX_ORDERING_LENGTH,
         # Documented only: parse_ordering's own message names the bad field.
         json_schema_extra={"pattern": ORDERING_PATTERN},
     ),
