@@ -23,6 +23,7 @@ from app.core.logging import configure_logging
 from app.core.metrics import ServiceMetrics
 from app.core.middleware import install_middleware
 from app.core.proxy import ForwardedPrefixAndHost
+from app.core.request_target import RefuseUndecodableTarget
 from app.core.settings import Settings, get_settings
 
 logger = structlog.get_logger(__name__)
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ticket_workflow.router)
     app.include_router(ticket_comments.router)
     app.include_router(ticket_events.router)
+    # Innermost of the middleware: its refusals are logged and counted.
+    app.add_middleware(RefuseUndecodableTarget)
     install_middleware(app, settings, app.state.metrics)
     app.add_middleware(
         ForwardedPrefixAndHost,
