@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
-import asyncpg
-from sqlalchemy import LargeBinary, bindparam, func, select, update
+from sqlalchemy import LargeBinary, Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.queries import CompiledQuery, compile_query, fetch_row
@@ -41,9 +41,7 @@ def _credentials_query() -> CompiledQuery:
     return compile_query(statement)
 
 
-async def find_credentials(
-    session: AsyncSession, token_hash: bytes
-) -> asyncpg.Record | None:
+async def find_credentials(session: AsyncSession, token_hash: bytes) -> Row[Any] | None:
     """The token and its user, with the user's fleet ids, in one statement.
 
     Every request runs it, so it takes the compiled read path.
