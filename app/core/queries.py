@@ -18,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+# A row of any width, as raw SQL gives it.
+ResultRow = Row[*tuple[Any, ...]]
+
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
 
@@ -48,7 +51,7 @@ def compile_query(statement: ClauseElement) -> CompiledQuery:
 
 async def fetch_row(
     session: AsyncSession, query: CompiledQuery, values: Mapping[str, Any]
-) -> Row[Any] | None:
+) -> ResultRow | None:
     """Run in the session's transaction, as SQL already written for asyncpg.
 
     `exec_driver_sql` skips compiling and cache keys but keeps SQLAlchemy's

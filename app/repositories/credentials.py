@@ -2,12 +2,11 @@
 
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import LargeBinary, Row, bindparam, func, select, update
+from sqlalchemy import LargeBinary, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.queries import CompiledQuery, compile_query, fetch_row
+from app.core.queries import CompiledQuery, ResultRow, compile_query, fetch_row
 from app.models import ApiToken, FleetMembership, User
 
 # Recording every use would turn each read into a write; a minute is precise
@@ -41,7 +40,9 @@ def _credentials_query() -> CompiledQuery:
     return compile_query(statement)
 
 
-async def find_credentials(session: AsyncSession, token_hash: bytes) -> Row[Any] | None:
+async def find_credentials(
+    session: AsyncSession, token_hash: bytes
+) -> ResultRow | None:
     """The token and its user, with the user's fleet ids, in one statement.
 
     Every request runs it, so it takes the compiled read path.
