@@ -23,6 +23,11 @@ def _workers(supervisor_pid: int) -> list[psutil.Process]:
     return workers
 
 
+def _new_workers(supervisor_pid: int, *known: psutil.Process) -> list[psutil.Process]:
+    known_pids = {process.pid for process in known}
+    return [w for w in _workers(supervisor_pid) if w.pid not in known_pids]
+
+
 def _established(worker: psutil.Process, port: int) -> int:
     return sum(
         1
@@ -69,15 +74,8 @@ def test_a_dead_worker_is_replaced_and_a_stop_ends_them_all(
     with live_server(database_url, tmp_path / "server.log", workers=2) as server:
         first, second = _workers(server.process.pid)
         first.kill()
-        _wait_for(
-            lambda: (
-                len(_workers(server.process.pid)) == 2
-                and first.pid not in {w.pid for w in _workers(server.process.pid)}
-            )
-        )
-        replacement = next(
-            w for w in _workers(server.process.pid) if w.pid != second.pid
-        )
+        _wait_for(lambda: len(_new_workers(server.process.pid, first, second)) == 1)
+        (replacement,) = _new_workers(server.process.pid, first, second)
         _wait_for(lambda: httpx.get(server.base_url + "/healthz").status_code == 200)
 
         server.process.send_signal(signal.SIGTERM)
