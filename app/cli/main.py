@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from app.cli import commands
 from app.core.embedded import EmbeddedUnavailable
 from app.core.errors import AppError
+from app.core.migrations import MigrationsNotFound
 from app.core.settings import get_settings
 
 PROG = "support-tickets"
@@ -167,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except AppError as error:
         problem = error.detail
-    except (EmbeddedUnavailable, MigrationError) as error:
+    except (EmbeddedUnavailable, MigrationError, MigrationsNotFound) as error:
         problem = str(error)
     except DBAPIError as error:
         problem = _database_problem(error)

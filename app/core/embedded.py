@@ -8,6 +8,7 @@ counts the processes holding it and the last one to leave stops it.
 """
 
 import os
+import subprocess
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,15 +20,21 @@ from sqlalchemy.engine import URL, make_url
 from app.core.migrations import PROJECT_ROOT
 from app.core.settings import Settings
 
-DEFAULT_DATA_DIR = PROJECT_ROOT / ".data" / "postgres"
-
 
 class EmbeddedUnavailable(RuntimeError):
     """No DATABASE_URL and no way to start the embedded server."""
 
 
 def data_dir(settings: Settings) -> Path:
-    return settings.embedded_data_dir or DEFAULT_DATA_DIR
+    """EMBEDDED_DATA_DIR, else .data/postgres in the checkout.
+
+    An installed copy has no checkout around it; it uses the current
+    directory instead.
+    """
+    if settings.embedded_data_dir is not None:
+        return settings.embedded_data_dir
+    is_checkout = (PROJECT_ROOT / "pyproject.toml").is_file()
+    return (PROJECT_ROOT if is_checkout else Path.cwd()) / ".data" / "postgres"
 
 
 def _import_pgserver() -> Any:
@@ -73,7 +80,13 @@ def embedded_server(directory: Path) -> Iterator[URL]:
     """Start (or join) the private server; stop it when the last user leaves."""
     pgserver = _import_pgserver()
     directory.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(directory, cleanup_mode="stop")
+    try:
+        server = pgserver.get_server(directory, cleanup_mode="stop")
+    except (subprocess.SubprocessError, OSError) as error:
+        raise EmbeddedUnavailable(
+            f"the embedded PostgreSQL did not start ({error}); "
+            f"see its log in {directory / 'log'}"
+        ) from error
     _forget_dead_holders(server)
     try:
         yield make_url(server.get_uri())

@@ -11,6 +11,10 @@ from sqlalchemy.engine import URL
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+class MigrationsNotFound(RuntimeError):
+    """No alembic.ini where the service looks for it."""
+
+
 def alembic_ini() -> Path:
     """alembic.ini of the checkout, or the one ALEMBIC_CONFIG names.
 
@@ -21,7 +25,7 @@ def alembic_ini() -> Path:
     configured = os.environ.get("ALEMBIC_CONFIG")
     path = Path(configured) if configured else PROJECT_ROOT / "alembic.ini"
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MigrationsNotFound(
             f"alembic.ini not found at {path}; set ALEMBIC_CONFIG to its path"
         )
     return path
