@@ -1,8 +1,9 @@
 """The admin commands: each opens the database, calls a service, reports.
 
-Every command is one transaction: a refusal raised by a service rolls back
-whatever the command had written. Results meant for scripts (a new id, a
-new token, a listing) go to standard output; notes go to standard error.
+Each command writes its data in one transaction: a refusal raised by a
+service rolls back whatever the command had written. Results meant for
+scripts (a new id, a new token, a listing) go to standard output; notes go
+to standard error.
 """
 
 import argparse

@@ -187,12 +187,12 @@ async def _execute(
 
 
 def _paths_values() -> str:
-    """VALUES (final status, variant, number of steps) for every path."""
-    rows = [
-        f"('{status}', {variant}, {len(steps)})"
-        for status, paths in WORKFLOW_PATHS.items()
-        for variant, steps in enumerate(paths)
-    ]
+    """VALUES (final status, variant, steps, status of the noted step)."""
+    rows = []
+    for status, paths in WORKFLOW_PATHS.items():
+        for variant, steps in enumerate(paths):
+            noted = next((f"'{s.to_status}'" for s in steps if s.note), "NULL")
+            rows.append(f"('{status}', {variant}, {len(steps)}, {noted})")
     return ", ".join(rows)
 
 
@@ -416,12 +416,11 @@ async def insert_tickets(
         SELECT pathed.*,
                paths.steps,
                created_at + gap * (comments + paths.steps) AS updated_at,
-               CASE
-                   WHEN status = 'APPROVED' OR (status = 'RESOLVED'
-                        AND variant = 1) THEN {_pick(":approvals", "i", 11)}
-                   WHEN status = 'DENIED' OR (status = 'RESOLVED'
-                        AND variant = 2) THEN {_pick(":denials", "i", 11)}
-                   WHEN status = 'RESOLVED' THEN {_pick(":settlements", "i", 11)}
+               -- The note of the step that decided the ticket, kept on it.
+               CASE paths.noted_status
+                   WHEN 'APPROVED' THEN {_pick(":approvals", "i", 11)}
+                   WHEN 'DENIED' THEN {_pick(":denials", "i", 11)}
+                   WHEN 'RESOLVED' THEN {_pick(":settlements", "i", 11)}
                    ELSE ''
                END AS note,
                CAST(sum(comments) OVER numbered AS bigint) - comments
@@ -431,7 +430,8 @@ async def insert_tickets(
                CAST(sum(1 + comments + paths.steps) OVER numbered AS bigint)
                    - (1 + comments + paths.steps) AS events_before
         FROM pathed
-        JOIN (VALUES {_paths_values()}) AS paths (status, variant, steps)
+        JOIN (VALUES {_paths_values()})
+            AS paths (status, variant, steps, noted_status)
             USING (status, variant)
         WINDOW numbered AS (ORDER BY i)
         """,

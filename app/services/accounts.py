@@ -15,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utc_now
-from app.core.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.security import issue_token, prefix_of
 from app.models import ApiToken, User
 from app.models.user import USERNAME_PATTERN
@@ -63,10 +63,7 @@ class RevokedToken:
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(
-        message,
-        errors=[FieldProblem(location="argument", field=field, message=message)],
-    )
+    return InvalidInput.of_field("argument", field, message)
 
 
 def _has_control_characters(text: str) -> bool:

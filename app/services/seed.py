@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.core.errors import Conflict, FieldProblem, InvalidInput
+from app.core.errors import Conflict, InvalidInput
 from app.repositories import seed as seed_repository
 from app.repositories.seed import SeedSize, SeedVocabulary
 
@@ -130,10 +130,7 @@ class SeedRequest:
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(
-        message,
-        errors=[FieldProblem(location="argument", field=field, message=message)],
-    )
+    return InvalidInput.of_field("argument", field, message)
 
 
 def staff_count(users: int) -> int:
