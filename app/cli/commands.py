@@ -9,6 +9,7 @@ to standard error.
 import argparse
 import asyncio
 import signal
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -30,6 +31,10 @@ from app.services.demo import DemoAccess
 from app.services.seed import SeedRequest
 
 T = TypeVar("T")
+
+
+class CommandRefused(Exception):
+    """The command cannot go ahead; the message says why, in one line."""
 
 
 def _note(message: str) -> None:
@@ -254,6 +259,21 @@ def _public_base_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+def _check_free(host: str, port: int) -> None:
+    """Refuse early, before the demo tokens of a running instance are replaced."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn does: connections of a previous run still closing
+        # (TIME_WAIT) do not keep the port busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise CommandRefused(
+                f"cannot listen on {host}:{port}: {error.strerror or error}"
+            ) from None
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until Ctrl-C (or SIGTERM), then stop the embedded server too."""
     import uvicorn  # noqa: PLC0415 - only this command serves
@@ -262,6 +282,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
+    _check_free(host, port)
     # Before uvicorn takes over the signals (migrations, demo data), SIGTERM
     # unwinds like Ctrl-C, through the embedded server's clean-up.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -168,7 +168,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except AppError as error:
         problem = error.detail
-    except (EmbeddedUnavailable, MigrationError, MigrationsNotFound) as error:
+    except (
+        commands.CommandRefused,
+        EmbeddedUnavailable,
+        MigrationError,
+        MigrationsNotFound,
+    ) as error:
         problem = str(error)
     except DBAPIError as error:
         problem = _database_problem(error)

@@ -3,6 +3,7 @@
 import asyncio
 import re
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -12,7 +13,12 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.cli.conftest import child_environment, run_cli, unused_port
+from tests.cli.conftest import (
+    assert_refused,
+    child_environment,
+    run_cli,
+    unused_port,
+)
 
 STARTUP_TIMEOUT = 90
 TOKEN = re.compile(r"stk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
@@ -207,3 +213,22 @@ async def test_admin_commands_on_the_embedded_server_leave_nothing_running(
     assert created.returncode == 0, created
     assert created.last_line == "1"
     assert _postgres_processes_using(data_dir) == []
+
+
+async def test_run_refuses_a_busy_port_before_touching_the_database(
+    empty_database: URL, tmp_path: Path
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+
+        result = await run_cli(
+            "run", "--port", str(port), database_url=empty_database, cwd=tmp_path
+        )
+
+    assert_refused(result, says=f"cannot listen on 127.0.0.1:{port}")
+    migrated = await run_cli(
+        "create-fleet", "Untouched", database_url=empty_database, cwd=tmp_path
+    )
+    assert_refused(migrated, says="no tables yet")
