@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import random
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -75,10 +76,24 @@ async def run_cli(
 
 
 def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    """A free port below the ephemeral range.
+
+    A port the kernel hands out (bind to 0) comes from the range it also
+    gives outgoing connections, and on a busy machine one of them can take
+    it before the server under test binds it.
+    """
+    range_file = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    first_ephemeral = int(range_file.read_text().split()[0])
+    candidates = list(range(10000, first_ephemeral))
+    random.shuffle(candidates)
+    for port in candidates[:200]:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def assert_refused(result: CliResult, *, says: str, code: int = 1) -> None:

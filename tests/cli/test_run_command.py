@@ -44,15 +44,18 @@ class Running:
 StartRun = Callable[..., Awaitable[Running]]
 
 
-async def _wait_for_banner(output: Path, process: asyncio.subprocess.Process) -> str:
+async def _wait_for_banner(
+    output: Path, errors: Path, process: asyncio.subprocess.Process
+) -> str:
     for _ in range(STARTUP_TIMEOUT * 10):
         text = await asyncio.to_thread(output.read_text)
         if "Stop with Ctrl-C." in text or "create-token USERNAME" in text:
             return text
-        assert process.returncode is None, text
+        if process.returncode is not None:
+            break
         await asyncio.sleep(0.1)
-    text = await asyncio.to_thread(output.read_text)
-    raise AssertionError(f"no banner in {STARTUP_TIMEOUT} s: {text}")
+    said = await asyncio.to_thread(errors.read_text)
+    raise AssertionError(f"no banner (exit {process.returncode}): {text}{said}")
 
 
 async def _wait_until_serving(base_url: str) -> None:
@@ -75,7 +78,8 @@ async def start(tmp_path: Path) -> AsyncIterator[StartRun]:
     async def start_run(database_url: URL | None, **environment: str) -> Running:
         port = unused_port()
         stdout = tmp_path / f"run-{len(started)}.out"
-        with stdout.open("w") as out, (tmp_path / "run.err").open("a") as err:
+        stderr = tmp_path / f"run-{len(started)}.err"
+        with stdout.open("w") as out, stderr.open("w") as err:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -90,7 +94,7 @@ async def start(tmp_path: Path) -> AsyncIterator[StartRun]:
                 stderr=err,
             )
         started.append(process)
-        banner = await _wait_for_banner(stdout, process)
+        banner = await _wait_for_banner(stdout, stderr, process)
         base_url = f"http://127.0.0.1:{port}"
         await _wait_until_serving(base_url)
         return Running(process, base_url, banner)
