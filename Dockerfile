@@ -43,8 +43,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 
-# Forwarded headers (X-Forwarded-For/-Proto/-Host/-Prefix) are believed only
-# from TRUSTED_PROXIES, by the application's own middleware; uvicorn's own
-# handling is switched off so that it cannot trust anyone else.
-CMD ["uvicorn", "--factory", "app.main:create_app", \
-     "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]
+# One worker per container; SIGTERM drains requests in flight for up to
+# SHUTDOWN_GRACE_SECONDS and exits 0. Forwarded headers are believed only from
+# TRUSTED_PROXIES, by the application's own middleware (uvicorn's is off).
+ENV HOST=0.0.0.0 PORT=8000
+CMD ["support-tickets", "serve"]

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.database import create_engine, create_sessionmaker
 from app.core.embedded import data_dir, database_url
 from app.core.migrations import upgrade_to_head
+from app.core.server import serve
 from app.core.settings import Settings
 from app.repositories.seed import SeedSize
 from app.services import accounts, demo
@@ -276,10 +277,9 @@ def _check_free(host: str, port: int) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until Ctrl-C (or SIGTERM), then stop the embedded server too."""
-    import uvicorn  # noqa: PLC0415 - only this command serves
-
-    from app.main import create_app  # noqa: PLC0415
-
+    if "log_format" not in settings.model_fields_set:
+        # A person is reading: readable lines unless LOG_FORMAT says otherwise.
+        settings = settings.model_copy(update={"log_format": "console"})
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     _check_free(host, port)
@@ -290,14 +290,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         upgrade_to_head(connected.async_database_url)
         access = asyncio.run(_in_transaction(connected, demo.prepare_demo))
         print(_banner(_public_base_url(host, port), access), flush=True)
-        # uvicorn returns after a graceful shutdown on SIGINT or SIGTERM.
-        uvicorn.run(
-            create_app(connected),
-            host=host,
-            port=port,
-            # Forwarded headers are judged by the app's own middleware,
-            # against TRUSTED_PROXIES.
-            proxy_headers=False,
-            server_header=False,
-        )
+        # Returns after a graceful shutdown on SIGINT or SIGTERM.
+        serve(connected, host=host, port=port)
+    return 0
+
+
+def serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve DATABASE_URL's database as deployed: no migrations, no demo data."""
+    if settings.database_url is None:
+        raise CommandRefused("serve needs DATABASE_URL; `run` starts a local server")
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    _check_free(host, port)
+    serve(settings, host=host, port=port, workers=args.workers)
     return 0

@@ -47,6 +47,13 @@ def _whole_number(text: str) -> int:
         ) from None
 
 
+def _workers(text: str) -> int:
+    workers = _whole_number(text)
+    if not 1 <= workers <= 64:
+        raise argparse.ArgumentTypeError(f"workers are 1 to 64, got {workers}")
+    return workers
+
+
 def _port(text: str) -> int:
     port = _whole_number(text)
     if not 1 <= port <= 65535:
@@ -73,6 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", help="address to listen on (default: HOST)")
     run.add_argument("--port", type=_port, help="port to listen on (default: PORT)")
     run.set_defaults(handler=commands.run)
+
+    serve = subcommands.add_parser(
+        "serve",
+        help="serve DATABASE_URL as deployed (migrate first, separately)",
+        description="Serve on HOST:PORT until SIGTERM or Ctrl-C, letting "
+        "requests in flight finish. Several workers each take their own "
+        "share of new connections.",
+    )
+    serve.add_argument("--host", help="address to listen on (default: HOST)")
+    serve.add_argument("--port", type=_port, help="port to listen on (default: PORT)")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="worker processes (default 1: scale with containers)",
+    )
+    serve.set_defaults(handler=commands.serve_command)
 
     migrate = subcommands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(handler=commands.migrate)

@@ -42,7 +42,7 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 
 def _serve_one(settings: Settings, host: str, port: int, shared: bool) -> None:
-    """One uvicorn server until SIGTERM or SIGINT, then drain and exit 0.
+    """One uvicorn server until SIGTERM or SIGINT (Ctrl-C), then drain and exit 0.
 
     On a signal uvicorn stops accepting connections, lets the requests in
     flight finish for up to SHUTDOWN_GRACE_SECONDS, runs the lifespan's
@@ -51,11 +51,12 @@ def _serve_one(settings: Settings, host: str, port: int, shared: bool) -> None:
     is ours and exits with 0, so a requested stop is not reported as a
     crash (143) by the container runtime.
     """
-    configure_logging(settings)
-    signal.signal(signal.SIGTERM, _exit_cleanly)
+    from app.main import create_app  # noqa: PLC0415 - the app imports this module's peers
+
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _exit_cleanly)
     config = uvicorn.Config(
-        "app.main:create_app",
-        factory=True,
+        create_app(settings),
         host=host,
         port=port,
         # X-Forwarded-* are judged by app/core/proxy.py from TRUSTED_PROXIES.

@@ -526,6 +526,37 @@ async def insert_tickets(
     )
 
 
+# The statement-level triggers of migration 0004 that re-render documents.
+_DOCUMENT_TRIGGERS = (
+    ("support_tickets", "refresh_documents_insert"),
+    ("ticket_entities", "refresh_documents_insert"),
+    ("ticket_comments", "refresh_documents_insert"),
+)
+
+
+async def pause_document_rendering(session: AsyncSession) -> None:
+    """Stop re-rendering documents per statement for the load's transaction.
+
+    Each loaded table would otherwise re-render every ticket it touched
+    (three renders of a million tickets, on tables without their indexes);
+    `render_all_documents` renders each once at the end instead. The
+    triggers come back with `resume_document_rendering`, or by rollback.
+    """
+    for table, trigger in _DOCUMENT_TRIGGERS:
+        await session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
+
+
+async def render_all_documents(session: AsyncSession) -> None:
+    await session.execute(
+        text("SELECT refresh_ticket_documents(ARRAY(SELECT id FROM support_tickets))")
+    )
+
+
+async def resume_document_rendering(session: AsyncSession) -> None:
+    for table, trigger in _DOCUMENT_TRIGGERS:
+        await session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
+
+
 async def move_identities_past_seeded_ids(session: AsyncSession) -> None:
     """Later inserts (the API, the CLI) continue after the seeded ids."""
     for table in _TABLES_WITH_IDENTITY:
@@ -547,5 +578,5 @@ async def refresh_statistics(connection: AsyncConnection) -> None:
     a transaction: `connection` must be in autocommit mode.
     """
     await connection.execute(text("SET statement_timeout = 0"))
-    for table in LOADED_TABLES:
+    for table in (*LOADED_TABLES, "ticket_documents"):
         await connection.execute(text(f"VACUUM (ANALYZE) {table}"))

@@ -187,9 +187,13 @@ async def load_demo_data(session: AsyncSession, size: SeedSize) -> None:
 
     await seed_repository.lift_statement_timeout(session)
     set_aside = await seed_repository.set_aside_foreign_keys_and_indexes(session)
+    await seed_repository.pause_document_rendering(session)
     await seed_repository.insert_fleets_and_users(session, size, VOCABULARY)
     await seed_repository.insert_tickets(session, size, VOCABULARY)
     await seed_repository.restore(session, set_aside)
+    # After the indexes are back: rendering looks up entities and comments.
+    await seed_repository.render_all_documents(session)
+    await seed_repository.resume_document_rendering(session)
     await seed_repository.move_identities_past_seeded_ids(session)
 
 

@@ -236,3 +236,19 @@ async def test_run_refuses_a_busy_port_before_touching_the_database(
         "create-fleet", "Untouched", database_url=empty_database, cwd=tmp_path
     )
     assert_refused(migrated, says="no tables yet")
+
+
+async def test_serve_needs_a_database_url(tmp_path: Path) -> None:
+    result = await run_cli("serve", database_url=None, cwd=tmp_path)
+
+    assert_refused(result, says="serve needs DATABASE_URL")
+
+
+async def test_serve_refuses_a_worker_count_out_of_range(
+    fresh_database: URL, tmp_path: Path
+) -> None:
+    result = await run_cli(
+        "serve", "--workers", "0", database_url=fresh_database, cwd=tmp_path
+    )
+
+    assert_refused(result, says="workers are 1 to 64", code=2)
