@@ -32,7 +32,7 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -68,7 +68,7 @@ def _serve_one(settings: Settings, host: str, port: int, shared: bool) -> None:
         log_config=None,
         server_header=False,
     )
-    sockets = [_listening_socket(host, port)] if shared else None
+    sockets = [listening_socket(host, port)] if shared else None
     uvicorn.Server(config).run(sockets=sockets)
 
 
