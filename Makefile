@@ -39,7 +39,7 @@ format: $(INSTALLED) ## Apply ruff's fixes and formatting
 migrate: $(INSTALLED) ## Apply migrations to DATABASE_URL (or the embedded server)
 	$(BIN)/support-tickets migrate
 
-seed: $(INSTALLED) ## Load demo data: make seed N=10000 SEED=1
+seed: $(INSTALLED) ## Load demo data into an empty database: make seed N=10000 SEED=1
 	$(BIN)/support-tickets seed --tickets $(or $(N),1000) --seed $(or $(SEED),1)
 
 $(BENCH_INSTALLED): pyproject.toml $(INSTALLED)

@@ -1,7 +1,9 @@
 """The two servers under load: the service as deployed, and the raw reference.
 
-Both run under uvicorn with the same worker count on loopback ports, started
-once for the whole run; the one not being measured sits idle.
+Both run the same number of uvicorn workers on loopback ports, each worker
+with its own SO_REUSEPORT socket (uvicorn's shared socket often left one
+worker with every connection), started once for the whole run; the one not
+being measured sits idle.
 """
 
 import os
@@ -11,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +39,8 @@ class Target:
 
     name: str  # "service" or "raw"
     application_name: str  # what its connections call themselves in PostgreSQL
-    app_arguments: list[str]
+    # The command, given the port; it must serve WORKERS workers.
+    command: Callable[[int], list[str]]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -56,19 +60,7 @@ class Target:
             "LOG_LEVEL": "WARNING",
         }
         self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("uvicorn")),
-                *self.app_arguments,
-                "--workers",
-                str(WORKERS),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
+            self.command(self.port),
             cwd=ROOT,
             env=environment,
             stdout=log,
@@ -136,12 +128,17 @@ class Target:
 
 
 def service() -> Target:
-    return Target(
-        "service",
-        "support-tickets",
-        ["--factory", "app.main:create_app"],
-    )
+    def command(port: int) -> list[str]:
+        executable = str(Path(sys.executable).with_name("support-tickets"))
+        address = ["--host", "127.0.0.1", "--port", str(port)]
+        return [executable, "serve", *address, "--workers", str(WORKERS)]
+
+    return Target("service", "support-tickets", command)
 
 
 def raw_reference() -> Target:
-    return Target("raw", "bench-raw-reference", ["bench.raw_reference:app"])
+    def command(port: int) -> list[str]:
+        module = [sys.executable, "-m", "bench.serve_raw"]
+        return [*module, "127.0.0.1", str(port), str(WORKERS)]
+
+    return Target("raw", "bench-raw-reference", command)

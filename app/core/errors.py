@@ -120,6 +120,12 @@ class InvalidInput(AppError):
         super().__init__(detail)
         self.errors = list(errors)
 
+    @classmethod
+    def of_field(cls, location: str, field: str, message: str) -> "InvalidInput":
+        """One input refused, with `message` as the whole story."""
+        problem = FieldProblem(location=location, field=field, message=message)
+        return cls(message, errors=[problem])
+
 
 class ServiceUnavailable(AppError):
     status_code = 503

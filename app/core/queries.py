@@ -3,8 +3,8 @@
 SQLAlchemy builds our SQL, but building a large statement and computing its
 cache key on every request cost more Python time than everything else a list
 request does (see bench/). A hot query is therefore built per query *shape*,
-compiled once for asyncpg, and run through the driver with positional
-arguments; asyncpg keeps it prepared per connection. Only reads use this:
+compiled once for asyncpg, and run as driver SQL with positional arguments;
+asyncpg keeps it prepared per connection. Only reads use this:
 writes keep the ORM's unit of work.
 """
 
@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
+from sqlalchemy import Row
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+
+# A row of any width, as raw SQL gives it.
+ResultRow = Row[*tuple[Any, ...]]
 
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
@@ -48,13 +51,12 @@ def compile_query(statement: ClauseElement) -> CompiledQuery:
 
 async def fetch_row(
     session: AsyncSession, query: CompiledQuery, values: Mapping[str, Any]
-) -> asyncpg.Record | None:
-    """Run on the session's connection (and transaction, if one is open)."""
+) -> ResultRow | None:
+    """Run in the session's transaction, as SQL already written for asyncpg.
+
+    `exec_driver_sql` skips compiling and cache keys but keeps SQLAlchemy's
+    error handling: a lost connection is recognised and leaves the pool.
+    """
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert isinstance(driver, asyncpg.Connection)
-    row: asyncpg.Record | None = await driver.fetchrow(
-        query.sql, *query.arguments(values)
-    )
-    return row
+    result = await connection.exec_driver_sql(query.sql, tuple(query.arguments(values)))
+    return result.one_or_none()

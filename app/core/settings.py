@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -48,6 +49,13 @@ class Settings(BaseSettings):
         default_factory=lambda: [ip_network(network) for network in LOOPBACK]
     )
 
+    # `support-tickets run` (a container passes these to uvicorn instead)
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Where the private PostgreSQL keeps its data when DATABASE_URL is unset;
+    # None means .data/postgres in the checkout.
+    embedded_data_dir: Path | None = None
+
     # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -59,7 +67,7 @@ class Settings(BaseSettings):
             return None
         try:
             url = make_url(value)
-        except ArgumentError as error:
+        except (ArgumentError, ValueError) as error:  # ValueError: a bad port
             raise ValueError("not a database URL") from error
         if url.get_backend_name() != "postgresql":
             raise ValueError("must be a postgresql:// URL")

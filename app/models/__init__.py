@@ -4,7 +4,13 @@ from app.models.base import Base
 from app.models.event import TicketEvent
 from app.models.fleet import Fleet, FleetMembership
 from app.models.idempotency import IdempotencyRecord
-from app.models.ticket import SupportTicket, TicketComment, TicketCounter, TicketEntity
+from app.models.ticket import (
+    SupportTicket,
+    TicketComment,
+    TicketCounter,
+    TicketDocument,
+    TicketEntity,
+)
 from app.models.user import ApiToken, User
 
 __all__ = [
@@ -16,6 +22,7 @@ __all__ = [
     "SupportTicket",
     "TicketComment",
     "TicketCounter",
+    "TicketDocument",
     "TicketEntity",
     "TicketEvent",
     "User",

@@ -160,3 +160,18 @@ class TicketCounter(Base):
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     reason: Mapped[str] = mapped_column(String(20), primary_key=True)
     ticket_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class TicketDocument(Base):
+    """A ticket's JSON as the API sends it, kept current by triggers.
+
+    See migration 0004: every change to a ticket, its entities, comments or
+    the people named in it re-renders the ticket in the same transaction.
+    """
+
+    __tablename__ = "ticket_documents"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("support_tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    body: Mapped[str] = mapped_column(Text)

@@ -3,11 +3,10 @@
 from datetime import timedelta
 from functools import lru_cache
 
-import asyncpg
 from sqlalchemy import LargeBinary, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.queries import CompiledQuery, compile_query, fetch_row
+from app.core.queries import CompiledQuery, ResultRow, compile_query, fetch_row
 from app.models import ApiToken, FleetMembership, User
 
 # Recording every use would turn each read into a write; a minute is precise
@@ -43,7 +42,7 @@ def _credentials_query() -> CompiledQuery:
 
 async def find_credentials(
     session: AsyncSession, token_hash: bytes
-) -> asyncpg.Record | None:
+) -> ResultRow | None:
     """The token and its user, with the user's fleet ids, in one statement.
 
     Every request runs it, so it takes the compiled read path.

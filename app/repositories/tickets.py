@@ -13,16 +13,23 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    literal_column,
     or_,
     select,
     union,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.core.queries import CompiledQuery, compile_query, fetch_row
-from app.models import SupportTicket, TicketComment, TicketCounter, User
+from app.models import (
+    SupportTicket,
+    TicketComment,
+    TicketCounter,
+    TicketDocument,
+    User,
+)
 from app.repositories.ticket_json import ticket_json_select
 from app.schemas.ticket_query import (
     BIGINT_MAX,
@@ -177,16 +184,27 @@ def _searched_page(shape: _Shape) -> tuple[Select[Any], ColumnElement[int]]:
     return page_ids, count
 
 
+def _page_documents(page_ids: Select[Any], shape: _Shape) -> ColumnElement[str]:
+    """The page's stored documents joined into one JSON array, in page order."""
+    joined = func.string_agg(
+        TicketDocument.body,
+        aggregate_order_by(
+            literal_column("','"), *_order_by(SupportTicket, shape.ordering)
+        ),
+    )
+    documents = ticket_json_select().where(SupportTicket.id.in_(page_ids))
+    array: ColumnElement[str] = (
+        literal_column("'['") + func.coalesce(joined, "") + literal_column("']'")
+    )
+    return documents.with_only_columns(array).scalar_subquery()
+
+
 @lru_cache(maxsize=512)
 def _list_query(shape: _Shape) -> CompiledQuery:
     """The statement for one shape of request, built and compiled once."""
     page_ids, count = _searched_page(shape) if shape.terms else _filtered_page(shape)
-    results = ticket_json_select(*_order_by(SupportTicket, shape.ordering)).where(
-        SupportTicket.id.in_(page_ids)
-    )
-    return compile_query(
-        select(count.label("count"), results.scalar_subquery().label("results"))
-    )
+    results = _page_documents(page_ids, shape)
+    return compile_query(select(count.label("count"), results.label("results")))
 
 
 async def list_ticket_page(
@@ -225,4 +243,4 @@ async def list_ticket_page(
 
     row = await fetch_row(session, _list_query(shape), values)
     assert row is not None  # an aggregate always answers one row
-    return TicketPage(count=row["count"], results_json=row["results"])
+    return TicketPage(count=row[0], results_json=row[1])

@@ -67,19 +67,19 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Prin
     now = utc_now()
     if (
         found is None
-        or not found["is_active"]
-        or found["revoked_at"] is not None
-        or (found["expires_at"] is not None and found["expires_at"] <= now)
+        or not found.is_active
+        or found.revoked_at is not None
+        or (found.expires_at is not None and found.expires_at <= now)
     ):
         logger.info("auth.token_rejected")
         raise _invalid_token()
 
-    if _is_stale(found["last_used_at"], now):
-        await credentials.record_token_use(session, found["token_id"])
+    if _is_stale(found.last_used_at, now):
+        await credentials.record_token_use(session, found.token_id)
     return Principal(
-        user_id=found["user_id"],
-        username=found["username"],
-        email=found["email"],
-        is_staff=found["is_staff"],
-        fleet_ids=frozenset(found["fleet_ids"] or ()),
+        user_id=found.user_id,
+        username=found.username,
+        email=found.email,
+        is_staff=found.is_staff,
+        fleet_ids=frozenset(found.fleet_ids or ()),
     )

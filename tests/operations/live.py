@@ -24,7 +24,8 @@ _SERVE = (
     "import sys\n"
     "from app.core.server import serve\n"
     "from app.core.settings import get_settings\n"
-    "serve(get_settings(), host='127.0.0.1', port=int(sys.argv[1]))\n"
+    "serve(get_settings(), host='127.0.0.1', port=int(sys.argv[1]),"
+    " workers=int(sys.argv[2]))\n"
 )
 
 
@@ -47,7 +48,7 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    database_url: URL, log_path: Path, **environment: str
+    database_url: URL, log_path: Path, *, workers: int = 1, **environment: str
 ) -> Iterator[LiveServer]:
     """uvicorn in a subprocess, serving once /healthz answers; JSON logs to a file."""
     port = free_port()
@@ -60,7 +61,7 @@ def live_server(
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE, str(port)],
+            [sys.executable, "-c", _SERVE, str(port), str(workers)],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=log,
