@@ -25,8 +25,13 @@ class Population:
     staff_token: str
     member_token: str  # a member of `fleet_id`, creator of its tickets
     other_member_token: str  # a member of `other_fleet_id` only
-    ticket_ids: tuple[int, ...]  # of both fleets
+    ticket_ids: tuple[int, ...]  # of both fleets, the first fleet's first
     comment_ids: tuple[tuple[int, int], ...]  # (ticket id, comment id)
+
+    @property
+    def member_ticket_ids(self) -> tuple[int, ...]:
+        """The first fleet's tickets, which its member may read and comment."""
+        return self.ticket_ids[: len(self.ticket_ids) // 2]
 
 
 async def _tickets_of(
