@@ -29,6 +29,15 @@ def _discard_broken_connections(context: ExceptionContext) -> None:
         context.is_disconnect = True
 
 
+# The driver's own limit on each operation is this much over the server's
+# statement_timeout: a database that stops answering (a frozen host, a
+# partition) cancels nothing, and a request would otherwise wait for TCP to
+# notice, minutes later. A slow statement still meets the server's limit
+# first, with its clearer error; the driver's is a TimeoutError, an OSError,
+# answered like an unreachable database (app/core/errors.py).
+COMMAND_TIMEOUT_GRACE_SECONDS = 1.0
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """An engine whose every connection carries the service's time limits."""
     engine = create_async_engine(
@@ -44,6 +53,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         hide_parameters=True,
         connect_args={
             "timeout": settings.database_connect_timeout,
+            "command_timeout": settings.database_statement_timeout_ms / 1000
+            + COMMAND_TIMEOUT_GRACE_SECONDS,
             "server_settings": {
                 "application_name": "support-tickets",
                 "statement_timeout": str(settings.database_statement_timeout_ms),

@@ -1,0 +1,132 @@
+"""A database that stops answering without closing its connections.
+
+A proxy between the service and PostgreSQL holds every byte: statements
+sent are never answered, new connections never complete. Requests must
+fail with 503 within the configured time limits instead of hanging, and
+the service must recover by itself once traffic flows again.
+"""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from app.core.errors import PROBLEM_MEDIA_TYPE
+from tests.factories import bearer
+from tests.faults.tcp_proxy import HoldingProxy, opener_for
+from tests.operations.live import LiveServer, live_server
+from tests.population import Population, commit_population
+
+pytestmark = pytest.mark.slow
+
+LIST = "/v2/support-tickets/"
+CONNECT_TIMEOUT = 1.0
+POOL_TIMEOUT = 1.0
+STATEMENT_TIMEOUT_MS = 1000
+# A request may wait for a pooled connection, for a new one, then for its
+# statement (the client gives up a second after the server would have).
+LONGEST_ANSWER = POOL_TIMEOUT + CONNECT_TIMEOUT + STATEMENT_TIMEOUT_MS / 1000 + 1 + 1
+RECOVERY_LIMIT = 5.0
+
+
+@pytest.fixture(scope="module")
+async def population(fault_database: URL) -> Population:
+    return await commit_population(fault_database)
+
+
+@pytest.fixture
+async def proxy(population: Population) -> AsyncIterator[HoldingProxy]:
+    proxy = HoldingProxy(opener_for(population.url))
+    await proxy.start()
+    yield proxy
+    proxy.release()
+    await proxy.close()
+
+
+@pytest.fixture
+def server(
+    population: Population, proxy: HoldingProxy, tmp_path: Path
+) -> Iterator[LiveServer]:
+    through_proxy = URL.create(
+        "postgresql",
+        username=population.url.username,
+        password=population.url.password,
+        host="127.0.0.1",
+        port=proxy.port,
+        database=population.url.database,
+    )
+    with live_server(
+        through_proxy,
+        tmp_path / "server.log",
+        LOG_LEVEL="WARNING",
+        DATABASE_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
+        DATABASE_POOL_TIMEOUT=str(POOL_TIMEOUT),
+        DATABASE_STATEMENT_TIMEOUT_MS=str(STATEMENT_TIMEOUT_MS),
+    ) as running:
+        yield running
+
+
+async def _timed(
+    request: asyncio.Future[httpx.Response],
+) -> tuple[float, httpx.Response]:
+    began = time.monotonic()
+    response = await request
+    return time.monotonic() - began, response
+
+
+async def test_requests_fail_in_time_while_the_database_is_silent_then_recover(
+    population: Population, proxy: HoldingProxy, server: LiveServer
+) -> None:
+    # Found by this test: with only the server's statement_timeout, a
+    # request to a silent database waited until the client gave up.
+    member = bearer(population.member_token)
+    ticket = population.member_ticket_ids[0]
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+        warm = await asyncio.gather(
+            *(client.get(LIST, headers=member) for _ in range(4))
+        )
+
+        proxy.hold()
+        during = await asyncio.gather(
+            *(_timed(client.get(LIST, headers=member)) for _ in range(4)),
+            *(
+                _timed(
+                    client.post(
+                        f"{LIST}{ticket}/comments/",
+                        json={"content": f"silent-{n}"},
+                        headers=member,
+                    )
+                )
+                for n in range(2)
+            ),
+        )
+        alive_during = server.process.poll() is None
+        proxy.release()
+
+        released_at = time.monotonic()
+        while True:
+            response = await client.get(LIST, headers=member)
+            if response.status_code == 200 or time.monotonic() - released_at > 30:
+                break
+            await asyncio.sleep(0.1)
+        recovery = time.monotonic() - released_at
+        after = await asyncio.gather(
+            *(client.get(LIST, headers=member) for _ in range(6))
+        )
+        comment = await client.post(
+            f"{LIST}{ticket}/comments/", json={"content": "after"}, headers=member
+        )
+
+    assert {r.status_code for r in warm} == {200}
+    assert alive_during
+    for seconds, answer in during:
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == PROBLEM_MEDIA_TYPE
+        assert seconds < LONGEST_ANSWER
+    assert recovery < RECOVERY_LIMIT
+    assert {r.status_code for r in after} == {200}
+    assert comment.status_code == 201
