@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 BENCH_INSTALLED := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format migrate seed bench bench-smoke bench-tools clean
+.PHONY: help install run test lint format migrate seed fuzz soak bench bench-smoke bench-tools clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,14 @@ run: $(INSTALLED) ## Serve on 127.0.0.1:8000 (embedded PostgreSQL unless DATABAS
 
 test: $(INSTALLED) ## Run the test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+fuzz: $(INSTALLED) ## Schemathesis with a large budget: make fuzz [EXAMPLES=1000] [SEED=20261203]
+	FUZZ_MAX_EXAMPLES=$(or $(EXAMPLES),1000) FUZZ_SEED=$(or $(SEED),20261203) \
+		$(BIN)/python -m pytest tests/attack/test_generated_requests.py $(PYTEST_ARGS)
+
+soak: $(INSTALLED) ## Mixed load for minutes, then the audit: make soak [DURATION=180] [CLIENTS=24]
+	SOAK_SECONDS=$(or $(DURATION),180) SOAK_CLIENTS=$(or $(CLIENTS),24) \
+		$(BIN)/python -m pytest tests/faults/test_soak.py $(PYTEST_ARGS)
 
 lint: $(INSTALLED) ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check .
