@@ -8,7 +8,7 @@ the service must recover by itself once traffic flows again.
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import httpx
@@ -48,9 +48,9 @@ async def proxy(population: Population) -> AsyncIterator[HoldingProxy]:
 
 
 @pytest.fixture
-def server(
+async def server(
     population: Population, proxy: HoldingProxy, tmp_path: Path
-) -> Iterator[LiveServer]:
+) -> AsyncIterator[LiveServer]:
     through_proxy = URL.create(
         "postgresql",
         username=population.url.username,
@@ -59,19 +59,23 @@ def server(
         port=proxy.port,
         database=population.url.database,
     )
-    with live_server(
+    serving = live_server(
         through_proxy,
         tmp_path / "server.log",
         LOG_LEVEL="WARNING",
         DATABASE_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
         DATABASE_POOL_TIMEOUT=str(POOL_TIMEOUT),
         DATABASE_STATEMENT_TIMEOUT_MS=str(STATEMENT_TIMEOUT_MS),
-    ) as running:
-        yield running
+    )
+    # Started and stopped in a thread: the proxy runs on this event loop,
+    # and the server's connections pass through it until the very end.
+    running = await asyncio.to_thread(serving.__enter__)
+    yield running
+    await asyncio.to_thread(serving.__exit__, None, None, None)
 
 
 async def _timed(
-    request: asyncio.Future[httpx.Response],
+    request: Awaitable[httpx.Response],
 ) -> tuple[float, httpx.Response]:
     began = time.monotonic()
     response = await request
