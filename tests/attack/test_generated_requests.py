@@ -219,25 +219,3 @@ def test_generated_requests_as_a_fleet_member(
     case: schemathesis.Case, server: LiveServer, http: requests.Session
 ) -> None:
     case.call_and_validate(base_url=server.base_url, session=http)
-
-
-def test_generated_sequences_follow_the_links_between_operations(
-    server: LiveServer, http: requests.Session
-) -> None:
-    """Stateful: open a ticket, then read, edit, comment and move that one."""
-    links = as_staff.as_state_machine()
-
-    class Sequences(links):  # type: ignore[misc, valid-type]
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-            return {"base_url": server.base_url, "session": http}
-
-    Sequences.run(
-        settings=hypothesis.settings(
-            max_examples=MAX_EXAMPLES,
-            stateful_step_count=6,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(hypothesis.HealthCheck),
-        )
-    )
