@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BeforeValidator
 
 from app.api.deps import AppSettings
@@ -88,11 +89,15 @@ def page_window(
 PageWindowParams = Annotated[PageWindow, Depends(page_window)]
 
 
-def page_body(url: str, *, count: int, window: PageWindow, results_json: str) -> str:
+def page_response(
+    request: Request, *, count: int, window: PageWindow, results_json: str
+) -> Response:
     """The list envelope around results that PostgreSQL rendered as JSON."""
+    url = str(request.url)
     after = next_link(url, count=count, limit=window.limit, offset=window.offset)
     before = previous_link(url, limit=window.limit, offset=window.offset)
-    return (
+    body = (
         f'{{"count":{count},"next":{json.dumps(after)},'
         f'"previous":{json.dumps(before)},"results":{results_json}}}'
     )
+    return Response(content=body, media_type="application/json")

@@ -9,7 +9,7 @@ from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from app.api.deps import CurrentUser, Session
-from app.api.pagination import PageWindow, PageWindowParams, page_body
+from app.api.pagination import PageWindow, PageWindowParams, page_response
 from app.api.routing import SlashTolerantRouter
 from app.core.errors import NotAuthenticated, documented
 from app.models.enums import TicketReason, TicketStatus
@@ -144,10 +144,9 @@ async def list_support_tickets(
     """Tickets the caller may see, filtered, searched, ordered and paginated."""
     page = await ticket_service.list_support_tickets(session, user, query)
 
-    body = page_body(
-        str(request.url),
+    return page_response(
+        request,
         count=page.count,
         window=PageWindow(limit=query.limit, offset=query.offset),
         results_json=page.results_json,
     )
-    return Response(content=body, media_type="application/json")

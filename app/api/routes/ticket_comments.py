@@ -4,7 +4,7 @@ from fastapi import Request, Response
 
 from app.api.deps import CurrentUser, Session
 from app.api.idempotency import IdempotentPost
-from app.api.pagination import PageWindowParams, page_body
+from app.api.pagination import PageWindowParams, page_response
 from app.api.responses import json_response
 from app.api.routing import ChecksBeforeBodyRoute, SlashTolerantRouter
 from app.api.ticket_deps import TicketIdPath, VisibleCommentId, VisibleTicketId
@@ -46,13 +46,12 @@ async def list_ticket_comments(
     page = await history.list_comments(
         session, user, ticket_id, limit=window.limit, offset=window.offset
     )
-    body = page_body(
-        str(request.url),
+    return page_response(
+        request,
         count=page.count,
         window=window,
         results_json=page.results_json,
     )
-    return Response(content=body, media_type="application/json")
 
 
 @router.post(

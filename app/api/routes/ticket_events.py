@@ -3,7 +3,7 @@
 from fastapi import Request, Response
 
 from app.api.deps import CurrentUser, Session
-from app.api.pagination import PageWindowParams, page_body
+from app.api.pagination import PageWindowParams, page_response
 from app.api.routing import SlashTolerantRouter
 from app.api.ticket_deps import TicketIdPath
 from app.core.errors import InvalidInput, NotAuthenticated, documented
@@ -34,10 +34,9 @@ async def list_ticket_events(
     page = await history.list_events(
         session, user, ticket_id, limit=window.limit, offset=window.offset
     )
-    body = page_body(
-        str(request.url),
+    return page_response(
+        request,
         count=page.count,
         window=window,
         results_json=page.results_json,
     )
-    return Response(content=body, media_type="application/json")
