@@ -1,6 +1,6 @@
 """The async engine and the per-request session."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -43,19 +43,32 @@ COMMAND_TIMEOUT_GRACE_SECONDS = 1.0
 
 
 def _ping_on_checkout(
-    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
-) -> None:
+    timeout: float,
+) -> Callable[[Any, ConnectionPoolEntry, PoolProxiedConnection], None]:
     """Check a pooled connection before a request uses it; replace it if dead.
 
     SQLAlchemy's own pre-ping wraps its probe in BEGIN and ROLLBACK (for
     pgbouncer's sake): three round trips on every request. One statement
     outside a transaction tells as much. Raising DisconnectionError makes the pool
     discard the connection and hand out a fresh one (up to three tries).
+
+    A live server answers at once; the probe waits no longer than a new
+    connection may take (`timeout`), not a whole command timeout, since the
+    pool may probe three connections of a database that stopped answering
+    before it gives up.
     """
-    try:
-        await_(dbapi_connection.driver_connection.execute("SELECT 1"))
-    except Exception as error:
-        raise DisconnectionError("the pooled connection is gone") from error
+
+    def ping(
+        dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+    ) -> None:
+        try:
+            await_(
+                dbapi_connection.driver_connection.execute("SELECT 1", timeout=timeout)
+            )
+        except Exception as error:
+            raise DisconnectionError("the pooled connection is gone") from error
+
+    return ping
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -82,7 +95,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     event.listen(engine.sync_engine, "handle_error", _discard_broken_connections)
     # A connection the server dropped (restart, failover) is replaced before
     # use instead of failing the request that drew it.
-    event.listen(engine.sync_engine.pool, "checkout", _ping_on_checkout)
+    event.listen(
+        engine.sync_engine.pool,
+        "checkout",
+        _ping_on_checkout(settings.database_connect_timeout),
+    )
     return engine
 
 
