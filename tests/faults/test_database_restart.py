@@ -33,6 +33,8 @@ POOL_TIMEOUT = 2.0
 STATEMENT_TIMEOUT_MS = 2000
 # The longest a request may take: waiting for a pooled connection, then
 # connecting, then its statements; plus a second for the rest of the work.
+# A stopped server refuses or resets at once, so probes of pooled
+# connections cost nothing here (a silent one is test_silent_database's).
 LONGEST_ANSWER = POOL_TIMEOUT + CONNECT_TIMEOUT + STATEMENT_TIMEOUT_MS / 1000 + 1
 CLIENTS = 8
 

@@ -25,6 +25,8 @@ from tests.operations.live import LiveServer, live_server
 from tests.operations.test_database_failures import terminate_service_backends
 from tests.population import Population, commit_population
 
+pytestmark = pytest.mark.slow
+
 LIST = "/v2/support-tickets/"
 
 
@@ -72,7 +74,8 @@ async def test_reads_on_the_drivers_path_answer_503_when_their_backend_ends(
 
 
 STATEMENT_TIMEOUT_MS = 2000
-# Waiting for a pooled connection, connecting, then the statements.
+# Waiting for a pooled connection (2 s by default), connecting (2 s), then
+# the statements; an ended backend fails its probe at once.
 LONGEST_ANSWER = 2 + 2 + STATEMENT_TIMEOUT_MS / 1000 + 1
 
 
@@ -96,7 +99,6 @@ def _dsn(population: Population) -> str:
     return population.url.render_as_string(hide_password=False)
 
 
-@pytest.mark.slow
 async def test_backends_ended_between_requests_are_replaced_unnoticed(
     population: Population, server: LiveServer
 ) -> None:
@@ -115,7 +117,6 @@ async def test_backends_ended_between_requests_are_replaced_unnoticed(
     assert {r.status_code for r in after} == {200}
 
 
-@pytest.mark.slow
 async def test_a_backend_ended_inside_a_transaction_stores_nothing(
     population: Population, server: LiveServer
 ) -> None:
@@ -182,7 +183,6 @@ async def _service_backend_waiting_for_a_lock(watcher: asyncpg.Connection) -> in
     raise AssertionError("the request never waited for the ticket's lock")
 
 
-@pytest.mark.slow
 async def test_backends_ended_under_load_lose_no_answered_write(
     population: Population, server: LiveServer
 ) -> None:
