@@ -225,8 +225,9 @@ def _settings(run: dict[str, Any]) -> list[str]:
         f"thread (fewer threads than cores, so that the load generator takes "
         f"less CPU from the servers), timeout {settings['wrk_timeout']}; its "
         "Lua script checks every status code",
-        "- both targets: uvicorn, 2 workers, no reload, access log off, "
-        "LOG_LEVEL=WARNING, pools of 10 connections per worker",
+        "- both targets: 2 uvicorn workers with their own SO_REUSEPORT "
+        "sockets, no reload, access log off, LOG_LEVEL=WARNING, pools of 10 "
+        "connections per worker",
         f"- in-process inspection: 1 warm-up + 1 counted request per scenario; "
         f"profiles of up to {settings['profile_requests']} sequential requests "
         f"({settings['profile_seconds']:g} s at most) per scenario",

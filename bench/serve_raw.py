@@ -8,6 +8,8 @@ Usage: python -m bench.serve_raw HOST PORT WORKERS
 import multiprocessing
 import signal
 import sys
+import time
+from types import FrameType
 
 import uvicorn
 
@@ -23,13 +25,22 @@ def _worker(host: str, port: int) -> None:
 
 def main() -> None:
     host, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, stop)
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(target=_worker, args=(host, port)) for _ in range(workers)
     ]
     for process in processes:
         process.start()
-    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    while not stopping and all(process.is_alive() for process in processes):
+        time.sleep(0.2)
     for process in processes:
         process.terminate()
     for process in processes:
@@ -37,5 +48,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     main()
