@@ -19,6 +19,11 @@ from app.core.migrations import upgrade_to_head
 from app.core.settings import Settings
 from app.main import create_app
 from tests.database import create_database, drop_database, server_url
+from tests.operations.live import (
+    PostgresProcess,
+    postgres_binaries,
+    postgres_os_user,
+)
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +99,19 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url="http://testserver"
     ) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresProcess]:
+    """A PostgreSQL server of the module's own, for tests that stop it."""
+    binaries, os_user = postgres_binaries(), postgres_os_user()
+    if binaries is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    if os_user is None:
+        pytest.skip("running as root and no 'postgres' account to run the server")
+    server = PostgresProcess(*binaries, os_user=os_user)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()

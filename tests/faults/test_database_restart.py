@@ -21,8 +21,6 @@ from tests.operations.live import (
     LiveServer,
     PostgresProcess,
     live_server,
-    postgres_binaries,
-    postgres_os_user,
 )
 from tests.population import Population, commit_population
 
@@ -37,21 +35,6 @@ STATEMENT_TIMEOUT_MS = 2000
 # connections cost nothing here (a silent one is test_silent_database's).
 LONGEST_ANSWER = POOL_TIMEOUT + CONNECT_TIMEOUT + STATEMENT_TIMEOUT_MS / 1000 + 1
 CLIENTS = 8
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresProcess]:
-    binaries, os_user = postgres_binaries(), postgres_os_user()
-    if binaries is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    if os_user is None:
-        pytest.skip("running as root and no 'postgres' account to run the server")
-    server = PostgresProcess(*binaries, os_user=os_user)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture(scope="module")

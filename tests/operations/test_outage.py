@@ -23,8 +23,6 @@ from tests.operations.live import (
     LiveServer,
     PostgresProcess,
     live_server,
-    postgres_binaries,
-    postgres_os_user,
 )
 
 pytestmark = pytest.mark.slow
@@ -47,21 +45,6 @@ class Outcome:
     @property
     def seconds(self) -> float:
         return self.finished - self.started
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresProcess]:
-    binaries, os_user = postgres_binaries(), postgres_os_user()
-    if binaries is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    if os_user is None:
-        pytest.skip("running as root and no 'postgres' account to run the server")
-    server = PostgresProcess(*binaries, os_user=os_user)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture(scope="module")
