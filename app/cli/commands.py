@@ -275,14 +275,20 @@ def _check_free(host: str, port: int) -> None:
             ) from None
 
 
+def _free_address(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
+    """HOST and PORT, overridden by --host and --port, checked to be free."""
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    _check_free(host, port)
+    return host, port
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until Ctrl-C (or SIGTERM), then stop the embedded server too."""
     if "log_format" not in settings.model_fields_set:
         # A person is reading: readable lines unless LOG_FORMAT says otherwise.
         settings = settings.model_copy(update={"log_format": "console"})
-    host = args.host or settings.host
-    port = settings.port if args.port is None else args.port
-    _check_free(host, port)
+    host, port = _free_address(args, settings)
     # Before uvicorn takes over the signals (migrations, demo data), SIGTERM
     # unwinds like Ctrl-C, through the embedded server's clean-up.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -299,8 +305,6 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     """Serve DATABASE_URL's database as deployed: no migrations, no demo data."""
     if settings.database_url is None:
         raise CommandRefused("serve needs DATABASE_URL; `run` starts a local server")
-    host = args.host or settings.host
-    port = settings.port if args.port is None else args.port
-    _check_free(host, port)
+    host, port = _free_address(args, settings)
     serve(settings, host=host, port=port, workers=args.workers)
     return 0

@@ -61,6 +61,11 @@ def _port(text: str) -> int:
     return port
 
 
+def _add_address_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--host", help="address to listen on (default: HOST)")
+    command.add_argument("--port", type=_port, help="port to listen on (default: PORT)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
@@ -77,8 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Apply migrations, load demo data on the first start, "
         "print demo tokens and serve until Ctrl-C.",
     )
-    run.add_argument("--host", help="address to listen on (default: HOST)")
-    run.add_argument("--port", type=_port, help="port to listen on (default: PORT)")
+    _add_address_arguments(run)
     run.set_defaults(handler=commands.run)
 
     serve = subcommands.add_parser(
@@ -88,8 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "requests in flight finish. Several workers each take their own "
         "share of new connections.",
     )
-    serve.add_argument("--host", help="address to listen on (default: HOST)")
-    serve.add_argument("--port", type=_port, help="port to listen on (default: PORT)")
+    _add_address_arguments(serve)
     serve.add_argument(
         "--workers",
         type=_workers,

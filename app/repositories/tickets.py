@@ -110,17 +110,26 @@ def _ids_matching(index: int, may_be_id: bool) -> Any:
     return union(*branches)
 
 
-def _filters(ticket: Any, shape: _Shape) -> list[ColumnElement[bool]]:
-    """The WHERE clause: the caller's scope first, then the query's filters."""
+def _scope_and_codes(table: Any, shape: _Shape) -> list[ColumnElement[bool]]:
+    """The caller's scope, then the fleet, status and reason filters.
+
+    Tickets and their counters share these columns, so both take them.
+    """
     conditions: list[ColumnElement[bool]] = []
     if shape.scoped:
-        conditions.append(ticket.fleet_id == any_(_VISIBLE_FLEETS))
+        conditions.append(table.fleet_id == any_(_VISIBLE_FLEETS))
     if shape.fleet:
-        conditions.append(ticket.fleet_id == _FLEET_ID)
+        conditions.append(table.fleet_id == _FLEET_ID)
     if shape.statuses:
-        conditions.append(ticket.status == any_(_STATUSES))
+        conditions.append(table.status == any_(_STATUSES))
     if shape.reasons:
-        conditions.append(ticket.reason == any_(_REASONS))
+        conditions.append(table.reason == any_(_REASONS))
+    return conditions
+
+
+def _filters(ticket: Any, shape: _Shape) -> list[ColumnElement[bool]]:
+    """The WHERE clause: scope and codes, then every search term."""
+    conditions = _scope_and_codes(ticket, shape)
     conditions.extend(
         ticket.id.in_(_ids_matching(index, may_be_id))
         for index, may_be_id in enumerate(shape.terms)
@@ -142,17 +151,8 @@ def _order_by(ticket: Any, ordering: Sequence[OrderKey]) -> list[ColumnElement[A
 
 def _counted(shape: _Shape) -> ColumnElement[int]:
     """The exact count without a search: a sum over the trigger-kept counters."""
-    counter = TicketCounter
-    conditions: list[ColumnElement[bool]] = []
-    if shape.scoped:
-        conditions.append(counter.fleet_id == any_(_VISIBLE_FLEETS))
-    if shape.fleet:
-        conditions.append(counter.fleet_id == _FLEET_ID)
-    if shape.statuses:
-        conditions.append(counter.status == any_(_STATUSES))
-    if shape.reasons:
-        conditions.append(counter.reason == any_(_REASONS))
-    total = func.coalesce(func.sum(counter.ticket_count), 0)
+    total = func.coalesce(func.sum(TicketCounter.ticket_count), 0)
+    conditions = _scope_and_codes(TicketCounter, shape)
     return select(total).where(*conditions).scalar_subquery()
 
 
