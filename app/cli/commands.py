@@ -82,7 +82,7 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _load_and_analyze(settings: Settings, size: SeedSize) -> None:
-    engine = create_engine(settings)
+    engine = create_engine(settings, bulk=True)
     try:
         started = time.monotonic()
         async with create_sessionmaker(engine)() as session, session.begin():

@@ -71,8 +71,20 @@ def _ping_on_checkout(
     return ping
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """An engine whose every connection carries the service's time limits."""
+def create_engine(settings: Settings, *, bulk: bool = False) -> AsyncEngine:
+    """An engine whose every connection carries the service's time limits.
+
+    `bulk` is for an operator's long maintenance work (`seed` of a million
+    tickets runs single statements for minutes): the driver then waits as
+    long as the server works, and the work lifts the server's
+    statement_timeout itself (SET LOCAL) where it needs to.
+    """
+    command_timeout = (
+        None
+        if bulk
+        else settings.database_statement_timeout_ms / 1000
+        + COMMAND_TIMEOUT_GRACE_SECONDS
+    )
     engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.database_pool_size,
@@ -83,8 +95,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         hide_parameters=True,
         connect_args={
             "timeout": settings.database_connect_timeout,
-            "command_timeout": settings.database_statement_timeout_ms / 1000
-            + COMMAND_TIMEOUT_GRACE_SECONDS,
+            "command_timeout": command_timeout,
             "server_settings": {
                 "application_name": "support-tickets",
                 "statement_timeout": str(settings.database_statement_timeout_ms),
