@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import open_session
 from app.core.request_log import record_user
-from app.core.settings import Settings, get_settings
+from app.core.settings import Settings
 from app.services.auth import Principal, authenticate
 
 # Declares the scheme for OpenAPI ("Authorize" in /docs); the header itself is
@@ -30,7 +30,17 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 # response is sent, so that a failed commit still becomes an error answer
 # instead of a success followed by a broken connection.
 Session = Annotated[AsyncSession, Depends(_session, scope="function")]
-AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+# Dependencies are coroutines even where they await nothing: FastAPI runs a
+# plain function in a worker thread, a hand-off on every request.
+async def _settings(request: Request) -> Settings:
+    """The settings the app was created with (tests create apps with theirs)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(_settings)]
 
 
 async def _current_user(

@@ -56,7 +56,7 @@ class PageWindow:
     offset: int
 
 
-def page_window(
+async def page_window(
     settings: AppSettings,
     limit: Annotated[
         int | None,

@@ -38,7 +38,7 @@ async def _visible_comment_id(
 VisibleCommentId = Annotated[int, Depends(_visible_comment_id)]
 
 
-def _if_match(
+async def _if_match(
     if_match: Annotated[
         str | None,
         Header(

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.enums import TicketReason, TicketStatus
@@ -189,3 +190,22 @@ async def test_an_empty_list_has_no_links(
     body = (await client.get(LIST, headers=bearer(token))).json()
 
     assert body == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+async def test_page_sizes_come_from_the_settings_the_app_was_created_with(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    twelve_tickets: tuple[str, list[dict[str, object]]],
+) -> None:
+    token, _ = twelve_tickets
+    app.state.settings = app.state.settings.model_copy(
+        update={"page_size_default": 5, "page_size_max": 7}
+    )
+
+    default = await client.get(LIST, headers=bearer(token))
+    capped = await client.get(LIST, params={"limit": 10}, headers=bearer(token))
+
+    assert len(default.json()["results"]) == 5
+    assert default.json()["next"] == BASE + "?limit=5&offset=5"
+    assert len(capped.json()["results"]) == 7
+    assert capped.json()["next"] == BASE + "?limit=7&offset=7"

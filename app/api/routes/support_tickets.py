@@ -98,7 +98,7 @@ def _query_error(
     }
 
 
-def ticket_list_query(
+async def ticket_list_query(
     window: PageWindowParams,
     fleet: FleetParam = None,
     status: StatusParam = [],  # noqa: B006 - FastAPI copies parameter defaults
