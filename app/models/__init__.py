@@ -10,6 +10,7 @@ from app.models.ticket import (
     TicketCounter,
     TicketDocument,
     TicketEntity,
+    TicketListVersion,
 )
 from app.models.user import ApiToken, User
 
@@ -25,5 +26,6 @@ __all__ = [
     "TicketDocument",
     "TicketEntity",
     "TicketEvent",
+    "TicketListVersion",
     "User",
 ]

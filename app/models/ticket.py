@@ -175,3 +175,20 @@ class TicketDocument(Base):
         ForeignKey("support_tickets.id", ondelete="CASCADE"), primary_key=True
     )
     body: Mapped[str] = mapped_column(Text)
+
+
+class TicketListVersion(Base):
+    """How often the tickets of a fleet changed, raised by triggers.
+
+    Every change that can alter a list answer raises the version of the
+    fleets it touched, in the writing transaction (migration 0005), so that
+    list answers kept in memory are reused only while the versions they were
+    computed at still hold. Rows are never deleted and have no foreign key:
+    a sum of versions over a set of fleets must never go back.
+    """
+
+    __tablename__ = "ticket_list_versions"
+    __table_args__ = (CheckConstraint("version >= 1", name="version_positive"),)
+
+    fleet_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -526,11 +526,14 @@ async def insert_tickets(
     )
 
 
-# The statement-level triggers of migration 0004 that re-render documents.
+# The statement-level triggers of migration 0004 that re-render documents,
+# and the row-level one of 0005 that raises a fleet's list version for each
+# document written.
 _DOCUMENT_TRIGGERS = (
     ("support_tickets", "refresh_documents_insert"),
     ("ticket_entities", "refresh_documents_insert"),
     ("ticket_comments", "refresh_documents_insert"),
+    ("ticket_documents", "raise_list_version"),
 )
 
 
@@ -539,7 +542,8 @@ async def pause_document_rendering(session: AsyncSession) -> None:
 
     Each loaded table would otherwise re-render every ticket it touched
     (three renders of a million tickets, on tables without their indexes);
-    `render_all_documents` renders each once at the end instead. The
+    `render_all_documents` renders each once at the end instead, and raises
+    each fleet's list version once rather than once per document. The
     triggers come back with `resume_document_rendering`, or by rollback.
     """
     for table, trigger in _DOCUMENT_TRIGGERS:
@@ -549,6 +553,12 @@ async def pause_document_rendering(session: AsyncSession) -> None:
 async def render_all_documents(session: AsyncSession) -> None:
     await session.execute(
         text("SELECT refresh_ticket_documents(ARRAY(SELECT id FROM support_tickets))")
+    )
+    await session.execute(
+        text(
+            "SELECT raise_ticket_list_versions("
+            "ARRAY(SELECT DISTINCT fleet_id FROM support_tickets))"
+        )
     )
 
 

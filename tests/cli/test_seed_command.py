@@ -295,6 +295,25 @@ async def test_every_ticket_has_its_document_rendered_once(
     assert triggers_off == 0
 
 
+async def test_every_fleet_with_tickets_has_its_list_version_raised_once(
+    db: asyncpg.Connection,
+) -> None:
+    versions = await db.fetch(
+        "SELECT fleet_id, version FROM ticket_list_versions ORDER BY fleet_id"
+    )
+    fleets = await db.fetch(
+        "SELECT DISTINCT fleet_id FROM support_tickets ORDER BY fleet_id"
+    )
+    trigger_off = await db.fetchval(
+        "SELECT count(*) FROM pg_trigger"
+        " WHERE tgname = 'raise_list_version' AND tgenabled = 'D'"
+    )
+
+    assert [row["fleet_id"] for row in versions] == [row[0] for row in fleets]
+    assert {row["version"] for row in versions} == {1}
+    assert trigger_off == 0
+
+
 async def test_seeded_database_still_matches_the_models(seeded: URL) -> None:
     """The load sets foreign keys and indexes aside; all must be back."""
 
