@@ -7,6 +7,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from app.api.list_cache import ListAnswerCache, ListCacheMiddleware
 from app.api.openapi import install_problem_documentation
 from app.api.routes import (
     operations,
@@ -47,8 +48,16 @@ a ticket that does not exist.
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    engine = create_engine(app.state.settings)
+    settings: Settings = app.state.settings
+    engine = create_engine(settings)
     app.state.sessionmaker = create_sessionmaker(engine)
+    if settings.list_cache_max_bytes:
+        app.state.list_cache = ListAnswerCache(
+            engine,
+            max_bytes=settings.list_cache_max_bytes,
+            wait_seconds=settings.database_statement_timeout_ms / 1000,
+        )
+        app.state.metrics.watch_list_cache(app.state.list_cache)
     app.state.metrics.watch_pool(engine.pool, app.state.connection_waits)
     logger.info("app.started")
     yield
@@ -84,7 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ticket_workflow.router)
     app.include_router(ticket_comments.router)
     app.include_router(ticket_events.router)
-    # Innermost of the middleware: its refusals are logged and counted.
+    # Innermost: only requests that every outer layer let through are
+    # answered from the cache, and its answers are logged and decorated.
+    app.add_middleware(ListCacheMiddleware)
+    # Its refusals are logged and counted.
     app.add_middleware(RefuseUndecodableTarget)
     install_middleware(app, settings, app.state.metrics)
     app.add_middleware(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.database import open_session
 from app.core.request_log import record_user
 from app.core.settings import Settings
-from app.services.auth import Principal, authenticate
+from app.services.auth import LOOKED_UP_CREDENTIALS, Principal, authenticate
 
 # Declares the scheme for OpenAPI ("Authorize" in /docs); the header itself is
 # read below so that a missing and a malformed header can be told apart.
@@ -48,7 +48,11 @@ async def _current_user(
     session: Session,
     _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    principal = await authenticate(session, request.headers.get("Authorization"))
+    principal = await authenticate(
+        session,
+        request.headers.get("Authorization"),
+        getattr(request.state, LOOKED_UP_CREDENTIALS, None),
+    )
     record_user(request, principal.user_id)
     return principal
 

@@ -97,7 +97,7 @@ def create_engine(settings: Settings, *, bulk: bool = False) -> AsyncEngine:
             "timeout": settings.database_connect_timeout,
             "command_timeout": command_timeout,
             "server_settings": {
-                "application_name": "support-tickets",
+                "application_name": settings.database_application_name,
                 "statement_timeout": str(settings.database_statement_timeout_ms),
                 "TimeZone": "UTC",
             },

@@ -11,6 +11,7 @@ several workers would need PROMETHEUS_MULTIPROC_DIR and its collector.
 
 from collections.abc import Iterable
 from ipaddress import ip_address
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,7 +21,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy.pool import Pool, QueuePool
 
 from app.core.database import ConnectionWaits
@@ -58,6 +59,46 @@ class DatabasePoolCollector:
         )
 
 
+class ListCacheStatistics(Protocol):
+    """What the list cache (app/api/list_cache.py) tells about itself."""
+
+    @property
+    def reused(self) -> int: ...
+    @property
+    def computed(self) -> int: ...
+    @property
+    def size_bytes(self) -> int: ...
+    @property
+    def entries(self) -> int: ...
+
+
+class ListCacheCollector:
+    def __init__(self, cache: ListCacheStatistics) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterable[Metric]:
+        yield CounterMetricFamily(
+            "list_cache_reused_answers",
+            "List requests answered with a kept answer that was still current.",
+            value=self.cache.reused,
+        )
+        yield CounterMetricFamily(
+            "list_cache_computed_answers",
+            "List requests the cache could not answer and the app computed.",
+            value=self.cache.computed,
+        )
+        yield GaugeMetricFamily(
+            "list_cache_bytes",
+            "Bytes the kept list answers take, as the cache counts them.",
+            value=self.cache.size_bytes,
+        )
+        yield GaugeMetricFamily(
+            "list_cache_answers",
+            "List answers kept.",
+            value=self.cache.entries,
+        )
+
+
 class ServiceMetrics:
     """The registry of one app and the request metrics recorded into it."""
 
@@ -82,6 +123,9 @@ class ServiceMetrics:
         # The service's engines always use a queue pool (see create_engine).
         if isinstance(pool, QueuePool):
             self.registry.register(DatabasePoolCollector(pool, waits))
+
+    def watch_list_cache(self, cache: ListCacheStatistics) -> None:
+        self.registry.register(ListCacheCollector(cache))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         labels = (method, route, str(status))

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -52,11 +52,17 @@ def compile_query(statement: ClauseElement) -> CompiledQuery:
 async def fetch_row(
     session: AsyncSession, query: CompiledQuery, values: Mapping[str, Any]
 ) -> ResultRow | None:
-    """Run in the session's transaction, as SQL already written for asyncpg.
+    """Run in the session's transaction, as SQL already written for asyncpg."""
+    return await fetch_row_on(await session.connection(), query, values)
+
+
+async def fetch_row_on(
+    connection: AsyncConnection, query: CompiledQuery, values: Mapping[str, Any]
+) -> ResultRow | None:
+    """Run on a connection, as SQL already written for asyncpg.
 
     `exec_driver_sql` skips compiling and cache keys but keeps SQLAlchemy's
     error handling: a lost connection is recognised and leaves the pool.
     """
-    connection = await session.connection()
     result = await connection.exec_driver_sql(query.sql, tuple(query.arguments(values)))
     return result.one_or_none()

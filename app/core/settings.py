@@ -30,11 +30,18 @@ class Settings(BaseSettings):
     database_pool_timeout: float = Field(default=2.0, gt=0, le=60)
     database_connect_timeout: float = Field(default=2.0, gt=0, le=60)
     database_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
+    # How the service's connections name themselves in pg_stat_activity.
+    database_application_name: str = Field(
+        default="support-tickets", pattern=r"^[A-Za-z0-9._-]{1,63}$"
+    )
 
     # API
     page_size_default: int = Field(default=100, ge=1, le=1000)
     page_size_max: int = Field(default=1000, ge=1, le=1000)
     root_path: str = Field(default="", pattern=r"^(/[A-Za-z0-9._~-]+)*$")
+    # Bytes of list answers each process keeps for reuse (app/api/list_cache.py);
+    # 0 turns the cache off.
+    list_cache_max_bytes: int = Field(default=32 * 2**20, ge=0, le=2**34)
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(
         default_factory=lambda: [ip_network(network) for network in LOOPBACK]
     )

@@ -3,25 +3,30 @@
 from datetime import timedelta
 from functools import lru_cache
 
-from sqlalchemy import LargeBinary, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import LargeBinary, Select, bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.core.queries import CompiledQuery, ResultRow, compile_query, fetch_row
-from app.models import ApiToken, FleetMembership, User
+from app.core.queries import (
+    CompiledQuery,
+    ResultRow,
+    compile_query,
+    fetch_row,
+    fetch_row_on,
+)
+from app.models import ApiToken, FleetMembership, TicketListVersion, User
 
 # Recording every use would turn each read into a write; a minute is precise
 # enough to tell a token that is in use from one that is not.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-@lru_cache(maxsize=1)
-def _credentials_query() -> CompiledQuery:
+def _credentials_select() -> Select[tuple[object, ...]]:
     fleet_ids = (
         select(func.array_agg(FleetMembership.fleet_id))
         .where(FleetMembership.user_id == User.id)
         .scalar_subquery()
     )
-    statement = (
+    return (
         select(
             ApiToken.id.label("token_id"),
             ApiToken.expires_at,
@@ -37,7 +42,31 @@ def _credentials_query() -> CompiledQuery:
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == bindparam("token_hash", type_=LargeBinary))
     )
-    return compile_query(statement)
+
+
+@lru_cache(maxsize=1)
+def _credentials_query() -> CompiledQuery:
+    return compile_query(_credentials_select())
+
+
+@lru_cache(maxsize=1)
+def _credentials_with_list_version_query() -> CompiledQuery:
+    visible = or_(
+        User.is_staff,
+        TicketListVersion.fleet_id.in_(
+            select(FleetMembership.fleet_id)
+            .where(FleetMembership.user_id == User.id)
+            .correlate(User)
+        ),
+    )
+    list_version = (
+        select(func.coalesce(func.sum(TicketListVersion.version), 0))
+        .where(visible)
+        .scalar_subquery()
+    )
+    return compile_query(
+        _credentials_select().add_columns(list_version.label("list_version"))
+    )
 
 
 async def find_credentials(
@@ -48,6 +77,20 @@ async def find_credentials(
     Every request runs it, so it takes the compiled read path.
     """
     return await fetch_row(session, _credentials_query(), {"token_hash": token_hash})
+
+
+async def find_credentials_with_list_version(
+    connection: AsyncConnection, token_hash: bytes
+) -> ResultRow | None:
+    """`find_credentials`, plus the summed list version of what the user sees.
+
+    The sum covers every fleet for staff, the user's fleets otherwise (see
+    TicketListVersion). Read in the same statement as the credentials, so
+    that checking a kept list answer costs no statement of its own.
+    """
+    return await fetch_row_on(
+        connection, _credentials_with_list_version_query(), {"token_hash": token_hash}
+    )
 
 
 async def record_token_use(session: AsyncSession, token_id: int) -> None:

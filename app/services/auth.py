@@ -1,17 +1,22 @@
 """Who is calling: bearer tokens turned into a principal, or a 401."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utc_now
 from app.core.errors import NotAuthenticated
+from app.core.queries import ResultRow
 from app.core.security import hash_token, is_well_formed
 from app.repositories import credentials
 
 logger = structlog.get_logger(__name__)
+
+# Where a layer that read the token's row before the app ran leaves it, in
+# the request's state, for `authenticate`.
+LOOKED_UP_CREDENTIALS = "looked_up_credentials"
 
 _CHALLENGE = "Bearer"
 _INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'  # noqa: S105
@@ -57,25 +62,21 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-def _is_stale(last_used_at: datetime | None, now: datetime) -> bool:
-    return last_used_at is None or now - last_used_at >= timedelta(minutes=1)
+def is_use_stamp_stale(last_used_at: datetime | None, now: datetime) -> bool:
+    return (
+        last_used_at is None or now - last_used_at >= credentials.LAST_USED_RESOLUTION
+    )
 
 
-async def authenticate(session: AsyncSession, authorization: str | None) -> Principal:
-    token = bearer_token(authorization)
-    found = await credentials.find_credentials(session, hash_token(token))
-    now = utc_now()
+def accepted_principal(found: ResultRow | None, now: datetime) -> Principal | None:
+    """The principal of a looked-up token, or None if it may not be used."""
     if (
         found is None
         or not found.is_active
         or found.revoked_at is not None
         or (found.expires_at is not None and found.expires_at <= now)
     ):
-        logger.info("auth.token_rejected")
-        raise _invalid_token()
-
-    if _is_stale(found.last_used_at, now):
-        await credentials.record_token_use(session, found.token_id)
+        return None
     return Principal(
         user_id=found.user_id,
         username=found.username,
@@ -83,3 +84,26 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Prin
         is_staff=found.is_staff,
         fleet_ids=frozenset(found.fleet_ids or ()),
     )
+
+
+async def authenticate(
+    session: AsyncSession,
+    authorization: str | None,
+    looked_up: ResultRow | None = None,
+) -> Principal:
+    """The caller, or a 401; `looked_up` is the token's row if already read.
+
+    The list cache reads the row before the app runs (app/api/list_cache.py);
+    reading it again would cost the request a statement.
+    """
+    token = bearer_token(authorization)
+    found = looked_up or await credentials.find_credentials(session, hash_token(token))
+    now = utc_now()
+    principal = accepted_principal(found, now)
+    if found is None or principal is None:
+        logger.info("auth.token_rejected")
+        raise _invalid_token()
+
+    if is_use_stamp_stale(found.last_used_at, now):
+        await credentials.record_token_use(session, found.token_id)
+    return principal

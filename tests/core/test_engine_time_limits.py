@@ -1,4 +1,4 @@
-"""The engine's time limits: on every request, and lifted for bulk work."""
+"""The engine: its time limits on every request, lifted for bulk work; its name."""
 
 import pytest
 from sqlalchemy import text
@@ -43,3 +43,17 @@ async def test_a_bulk_engine_waits_for_a_statement_the_work_allowed_to_run_long(
         await engine.dispose()
 
     assert slept.scalar_one() is None
+
+
+async def test_connections_carry_the_configured_application_name(
+    settings: Settings,
+) -> None:
+    named = settings.model_copy(update={"database_application_name": "tickets-blue"})
+    engine = create_engine(named)
+    try:
+        async with engine.connect() as connection:
+            shown = await connection.scalar(text("SHOW application_name"))
+    finally:
+        await engine.dispose()
+
+    assert shown == "tickets-blue"

@@ -29,6 +29,8 @@ def clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
         ("page_size_max", 5000, "PAGE_SIZE_MAX"),
         ("port", 0, "PORT"),
         ("log_level", "LOUD", "LOG_LEVEL"),
+        ("list_cache_max_bytes", -1, "LIST_CACHE_MAX_BYTES"),
+        ("database_application_name", "two words", "DATABASE_APPLICATION_NAME"),
     ],
 )
 def test_a_wrong_value_is_described_in_one_line_naming_the_variable(
