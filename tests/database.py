@@ -10,8 +10,9 @@ from contextlib import contextmanager
 import asyncpg
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.models import Base
 
@@ -73,3 +74,17 @@ def schema_drift(connection: Connection) -> list[object]:
         connection, opts={"include_name": _declared_in_models}
     )
     return list(compare_metadata(context, Base.metadata))
+
+
+async def remove_committed_rows(engine: AsyncEngine) -> None:
+    """Empty every table a test that commits for real may have written.
+
+    The list versions stay: they only ever grow, as in production.
+    """
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "TRUNCATE fleets, users, support_tickets, ticket_counters,"
+                " idempotency_records CASCADE"
+            )
+        )

@@ -25,6 +25,7 @@ from app.main import create_app
 from app.models import ApiToken, FleetMembership, SupportTicket
 from app.models.enums import TicketStatus
 from tests.cast import Cast, make_cast
+from tests.database import remove_committed_rows
 from tests.operations.helpers import client_for, running
 from tests.operations.test_metrics import labels, samples
 
@@ -77,13 +78,7 @@ async def cached(database_url: URL) -> AsyncIterator[Cached]:
         try:
             yield Cached(app, engine, app.state.sessionmaker, client, cast, statements)
         finally:
-            async with engine.begin() as connection:
-                await connection.execute(
-                    text(
-                        "TRUNCATE fleets, users, support_tickets, ticket_counters,"
-                        " idempotency_records CASCADE"
-                    )
-                )
+            await remove_committed_rows(engine)
 
 
 async def _fresh_use_stamps(cached: Cached) -> None:

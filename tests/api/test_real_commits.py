@@ -30,6 +30,7 @@ from app.models import (
 )
 from app.models.enums import TicketStatus
 from tests.cast import Cast, make_cast, make_person
+from tests.database import remove_committed_rows
 
 TICKETS = "/v2/support-tickets/"
 
@@ -78,13 +79,7 @@ async def live(database_url: URL) -> AsyncIterator[Live]:
         ) as client:
             yield Live(app, engine, app.state.sessionmaker, client)
     finally:
-        async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "TRUNCATE fleets, users, support_tickets, ticket_counters,"
-                    " idempotency_records CASCADE"
-                )
-            )
+        await remove_committed_rows(engine)
         await engine.dispose()
 
 

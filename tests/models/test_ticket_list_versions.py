@@ -6,7 +6,7 @@ them at the end of each statement instead (SET CONSTRAINTS ALL IMMEDIATE).
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import delete, func, insert, select, text, update
@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.models import (
     Fleet,
     SupportTicket,
-    TicketComment,
     TicketEntity,
     TicketListVersion,
     User,
 )
 from app.models.enums import TicketStatus
+from tests.database import remove_committed_rows
 from tests.factories import make_fleet, make_ticket, make_user
+from tests.ticket_changes import SHOWN_CHANGES, Change
 
 
 @pytest.fixture
@@ -37,60 +38,11 @@ async def _version(session: AsyncSession, fleet: Fleet) -> int:
     return int(await session.scalar(statement) or 0)
 
 
-Change = Callable[[AsyncSession, SupportTicket, User], Awaitable[object]]
-
-
 async def _review(session: AsyncSession, ticket: SupportTicket, user: User) -> None:
     await session.execute(
         update(SupportTicket)
         .where(SupportTicket.id == ticket.id)
         .values(status=TicketStatus.UNDER_REVIEW)
-    )
-
-
-async def _comment(session: AsyncSession, ticket: SupportTicket, user: User) -> None:
-    session.add(
-        TicketComment(ticket_id=ticket.id, author_id=user.id, content="New", sequence=9)
-    )
-    await session.flush()
-
-
-async def _edit_comment(
-    session: AsyncSession, ticket: SupportTicket, user: User
-) -> None:
-    await session.execute(
-        update(TicketComment)
-        .where(TicketComment.ticket_id == ticket.id)
-        .values(content="Edited")
-    )
-
-
-async def _delete_comment(
-    session: AsyncSession, ticket: SupportTicket, user: User
-) -> None:
-    await session.execute(
-        delete(TicketComment).where(TicketComment.ticket_id == ticket.id)
-    )
-
-
-async def _add_entity(session: AsyncSession, ticket: SupportTicket, user: User) -> None:
-    session.add(TicketEntity(ticket_id=ticket.id, entity_type="vehicle", entity_id=7))
-    await session.flush()
-
-
-async def _remove_entities(
-    session: AsyncSession, ticket: SupportTicket, user: User
-) -> None:
-    await session.execute(
-        delete(TicketEntity).where(TicketEntity.ticket_id == ticket.id)
-    )
-
-
-async def _rename_creator(
-    session: AsyncSession, ticket: SupportTicket, user: User
-) -> None:
-    await session.execute(
-        update(User).where(User.id == ticket.created_by_id).values(username="renamed")
     )
 
 
@@ -108,18 +60,7 @@ async def _open_another(
 
 
 @pytest.mark.parametrize(
-    "change",
-    [
-        _open_another,
-        _review,
-        _comment,
-        _edit_comment,
-        _delete_comment,
-        _add_entity,
-        _remove_entities,
-        _rename_creator,
-        _delete_ticket,
-    ],
+    "change", [*SHOWN_CHANGES, _review, _open_another, _delete_ticket]
 )
 async def test_a_change_raises_the_version_of_its_fleet_only(
     raising_at_once: AsyncSession, change: Change
@@ -255,10 +196,7 @@ async def committed_fleet(engine: AsyncEngine) -> AsyncIterator[dict[str, int]]:
             "reviewed": ids[TicketStatus.UNDER_REVIEW],
         }
     finally:
-        async with engine.begin() as connection:
-            await connection.execute(
-                text("TRUNCATE fleets, users, support_tickets, ticket_counters CASCADE")
-            )
+        await remove_committed_rows(engine)
 
 
 def _status(ticket_id: int, status: TicketStatus) -> object:
