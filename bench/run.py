@@ -2,8 +2,9 @@
 
 Steps: choose the database server and load the dataset with the project's
 own commands (bench/database.py); create a staff and a fleet user with
-tokens; inspect both targets in-process (statements per request, profiles);
-start both under uvicorn with 2 workers; run every scenario against both,
+tokens; inspect the targets in-process (statements per request, profiles);
+start the service, the service without its list cache and the raw reference
+under uvicorn with 2 workers each; run every scenario against all three,
 back to back, with wrk; write bench/results/<date>-N<tickets>.md and
 latest.md. See bench/README.md for how to read the report.
 """
@@ -38,7 +39,7 @@ from bench.database import (
     revoke_tokens,
 )
 from bench.scenarios import DEFAULT_SEARCH_WORD, Scenario, scenarios
-from bench.targets import Target, raw_reference, service
+from bench.targets import Target, raw_reference, service, uncached_service
 
 RESULTS = Path(__file__).with_name("results")
 STARTED = time.monotonic()
@@ -140,9 +141,13 @@ async def _inspect(
     }
     log("in-process: statements per request and profiles of the service")
     served = await inprocess.inspect_service(url, plan, tokens, **options)
+    log("in-process: the same without its list cache")
+    uncached = await inprocess.inspect_service(
+        url, plan, tokens, list_cache=False, **options
+    )
     log("in-process: the same for the raw reference")
     raw = await inprocess.inspect_raw(url, plan, tokens, **options)
-    return {"service": served, "raw": raw}
+    return {"service": served, "uncached": uncached, "raw": raw}
 
 
 async def _load(
@@ -158,8 +163,8 @@ async def _load(
     results: dict[str, Any] = {}
     try:
         for index, scenario in enumerate(plan):
-            # Alternate which target goes first, so neither always runs on
-            # caches the other warmed.
+            # Alternate the order, so that no target always runs on caches
+            # another warmed.
             order = targets if index % 2 == 0 else targets[::-1]
             loads, warmup_errors = {}, {}
             for target in order:
@@ -201,7 +206,7 @@ def _measure(
 
     inspections = asyncio.run(_inspect(url, plan, tokens, args))
 
-    targets = [service(), raw_reference()]
+    targets = [service(), uncached_service(), raw_reference()]
     try:
         for target in targets:
             log(f"starting {target.name} on port {target.port}")
@@ -213,11 +218,12 @@ def _measure(
         for target in targets:
             target.stop()
 
-    statements = inspections["service"][plan[0].key].statement_texts
+    first = inspections["service"][plan[0].key]
     return {
         "facts": facts,
         "fleet_id": member.fleet_ids[0],
-        "service_statements": statements,
+        "service_statements": first.statement_texts,
+        "service_first_statements": first.first_statement_texts,
         "scenarios": [
             {
                 "key": scenario.key,
@@ -255,8 +261,10 @@ def _check_smoke(path: Path, run: dict[str, Any]) -> list[str]:
         for key in (f"S{number}" for number in range(1, 8))
         if f"| {key} " not in text
     ]
-    if report.failed_requests(run):
-        problems.append(f"{report.failed_requests(run)} requests failed")
+    # On a small dataset nothing may fail, whichever target it is.
+    failed = report.failed_requests(run)
+    if failed:
+        problems.append(f"{failed} requests failed")
     return problems
 
 
@@ -311,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     path = _write(run, args.results_dir)
     log(f"report: {path}")
-    failed = report.failed_requests(run)
+    # The uncached service may run out of time on a large search; that is
+    # one of the figures, not a failure of the bench.
+    failed = report.failed_requests(run, ("service", "raw"))
     if args.smoke:
         problems = _check_smoke(path, run)
         for problem in problems:

@@ -1,6 +1,7 @@
-"""The two servers under load: the service as deployed, and the raw reference.
+"""The servers under load: the service as deployed, the same service with its
+list cache turned off, and the raw reference.
 
-Both run the same number of uvicorn workers on loopback ports, each worker
+All run the same number of uvicorn workers on loopback ports, each worker
 with its own SO_REUSEPORT socket (uvicorn's shared socket often left one
 worker with every connection), started once for the whole run; the one not
 being measured sits idle.
@@ -25,6 +26,8 @@ from bench.database import ROOT, BenchError, dsn
 
 WORKERS = 2
 LIST = "/v2/support-tickets/"
+# Every target the bench runs, in the order of the report's tables.
+TARGET_NAMES = ("service", "uncached", "raw")
 
 
 def free_port() -> int:
@@ -37,10 +40,11 @@ def free_port() -> int:
 class Target:
     """One uvicorn master and its workers."""
 
-    name: str  # "service" or "raw"
+    name: str  # a key of TARGET_NAMES
     application_name: str  # what its connections call themselves in PostgreSQL
     # The command, given the port; it must serve WORKERS workers.
     command: Callable[[int], list[str]]
+    environment: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -58,6 +62,7 @@ class Target:
             **os.environ,
             "DATABASE_URL": dsn(database),
             "LOG_LEVEL": "WARNING",
+            **self.environment,
         }
         self.process = subprocess.Popen(
             self.command(self.port),
@@ -127,13 +132,21 @@ class Target:
             self.log_path.unlink(missing_ok=True)
 
 
-def service() -> Target:
-    def command(port: int) -> list[str]:
-        executable = str(Path(sys.executable).with_name("support-tickets"))
-        address = ["--host", "127.0.0.1", "--port", str(port)]
-        return [executable, "serve", *address, "--workers", str(WORKERS)]
+def _serve(port: int) -> list[str]:
+    executable = str(Path(sys.executable).with_name("support-tickets"))
+    address = ["--host", "127.0.0.1", "--port", str(port)]
+    return [executable, "serve", *address, "--workers", str(WORKERS)]
 
-    return Target("service", "support-tickets", command)
+
+def service() -> Target:
+    return Target("service", "support-tickets", _serve)
+
+
+def uncached_service() -> Target:
+    """The service with its list cache off: every answer computed afresh."""
+    name = "support-tickets-uncached"
+    environment = {"LIST_CACHE_MAX_BYTES": "0", "DATABASE_APPLICATION_NAME": name}
+    return Target("uncached", name, _serve, environment=environment)
 
 
 def raw_reference() -> Target:
