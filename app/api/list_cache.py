@@ -11,8 +11,8 @@ change to those fleets committed since, so the answer is what the full path
 would send now, byte for byte.
 
 This layer answers only that proven case and hands everything else to the
-app unchanged: a missing or malformed token, one the app would refuse or
-whose use it must stamp, an unseen request, a changed version. The app's
+app unchanged: a missing or malformed token, one the app would refuse, an
+unseen request, a changed version. The app's
 answer to a GET of the list by an accepted token is kept when it is a 200,
 and the token's row is handed to it so that it is not read twice. Identical
 requests arriving while one of them is computed wait for it rather than
@@ -35,11 +35,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.clock import utc_now
 from app.core.http_policy import app_path
+from app.core.queries import ResultRow
 from app.core.request_log import record_user
 from app.core.security import hash_token, is_well_formed
-from app.repositories.credentials import find_credentials_with_list_version
+from app.repositories.credentials import (
+    find_credentials_with_list_version,
+    record_token_use,
+)
 from app.services.auth import (
     LOOKED_UP_CREDENTIALS,
+    Principal,
     accepted_principal,
     is_use_stamp_stale,
 )
@@ -176,34 +181,27 @@ class ListCacheMiddleware:
             return
 
         try:
-            async with cache.engine.connect() as connection:
-                found = await find_credentials_with_list_version(
-                    connection, hash_token(token)
-                )
+            found, principal = await _authenticate(cache, token)
         except Exception as error:  # answered as the app would answer it
             await _answer_error(scope, receive, send, error)
             return
 
         if found is not None:
             scope.setdefault("state", {})[LOOKED_UP_CREDENTIALS] = found
-        now = utc_now()
-        principal = accepted_principal(found, now)
         if found is None or principal is None:
             await self.app(scope, receive, send)
             return
 
         key = _cache_key(scope, principal.is_staff, principal.fleet_ids)
-        # A token due for its use stamp goes to the app, which stamps it.
-        if not is_use_stamp_stale(found.last_used_at, now):
-            await cache.wait_for_computation(key)
-            answer = cache.get(key, found.list_version)
-            if answer is not None:
-                cache.reused += 1
-                record_user(Request(scope), principal.user_id)
-                scope["route"] = answer.route
-                await send({**answer.start, "headers": list(answer.start["headers"])})
-                await send({"type": "http.response.body", "body": answer.body})
-                return
+        await cache.wait_for_computation(key)
+        answer = cache.get(key, found.list_version)
+        if answer is not None:
+            cache.reused += 1
+            record_user(Request(scope), principal.user_id)
+            scope["route"] = answer.route
+            await send({**answer.start, "headers": list(answer.start["headers"])})
+            await send({"type": "http.response.body", "body": answer.body})
+            return
 
         await self._compute(cache, key, found.list_version, scope, receive, send)
 
@@ -242,6 +240,28 @@ class ListCacheMiddleware:
         if start is not None and start["status"] == 200 and complete:
             body = b"".join(chunks)
             cache.put(key, _Answer(list_version, start, body, scope.get("route")))
+
+
+async def _authenticate(
+    cache: ListAnswerCache, token: str
+) -> tuple[ResultRow | None, Principal | None]:
+    """The token's row with the list version, and its principal if accepted.
+
+    An accepted token due for its use stamp is stamped here, at once: left
+    to the app, the stamp would commit only when a whole answer had been
+    computed, and every request meanwhile would find it due as well.
+    """
+    async with cache.engine.connect() as connection:
+        found = await find_credentials_with_list_version(connection, hash_token(token))
+        now = utc_now()
+        principal = accepted_principal(found, now)
+        if (
+            found is not None
+            and principal is not None
+            and is_use_stamp_stale(found.last_used_at, now)
+        ):
+            await record_token_use(connection, found.token_id)
+    return found, principal
 
 
 def _cache_of(scope: Scope) -> ListAnswerCache | None:

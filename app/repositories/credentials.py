@@ -93,12 +93,15 @@ async def find_credentials_with_list_version(
     )
 
 
-async def record_token_use(session: AsyncSession, token_id: int) -> None:
+async def record_token_use(
+    executor: AsyncSession | AsyncConnection, token_id: int
+) -> None:
     """Stamp `last_used_at`, unless another request did so within the minute.
 
-    The stamp's row lock lasts until the request's transaction ends; a
-    concurrent request with the same token skips the row instead of waiting
-    for that whole request (SKIP LOCKED): the other one is stamping it.
+    The stamp's row lock lasts until the transaction ends (at once on a
+    connection in autocommit mode); a concurrent request with the same token
+    skips the row instead of waiting for it (SKIP LOCKED): the other one is
+    stamping it.
     """
     stale = (
         select(ApiToken.id)
@@ -109,7 +112,7 @@ async def record_token_use(session: AsyncSession, token_id: int) -> None:
         )
         .with_for_update(skip_locked=True)
     )
-    await session.execute(
+    await executor.execute(
         update(ApiToken)
         .where(ApiToken.id.in_(stale.scalar_subquery()))
         .values(last_used_at=func.now())

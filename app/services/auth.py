@@ -14,8 +14,8 @@ from app.repositories import credentials
 
 logger = structlog.get_logger(__name__)
 
-# Where a layer that read the token's row before the app ran leaves it, in
-# the request's state, for `authenticate`.
+# Where a layer that read the token's row (and stamped its use) before the
+# app ran leaves it, in the request's state, for `authenticate`.
 LOOKED_UP_CREDENTIALS = "looked_up_credentials"
 
 _CHALLENGE = "Bearer"
@@ -91,10 +91,11 @@ async def authenticate(
     authorization: str | None,
     looked_up: ResultRow | None = None,
 ) -> Principal:
-    """The caller, or a 401; `looked_up` is the token's row if already read.
+    """The caller, or a 401.
 
-    The list cache reads the row before the app runs (app/api/list_cache.py);
-    reading it again would cost the request a statement.
+    `looked_up` is the token's row when the list cache read it (and stamped
+    the token's use) before the app ran (app/api/list_cache.py): reading it
+    again would cost the request a statement.
     """
     token = bearer_token(authorization)
     found = looked_up or await credentials.find_credentials(session, hash_token(token))
@@ -104,6 +105,6 @@ async def authenticate(
         logger.info("auth.token_rejected")
         raise _invalid_token()
 
-    if is_use_stamp_stale(found.last_used_at, now):
+    if looked_up is None and is_use_stamp_stale(found.last_used_at, now):
         await credentials.record_token_use(session, found.token_id)
     return principal
