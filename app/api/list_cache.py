@@ -4,8 +4,9 @@ A list answer depends on the request (the public URL: scheme, host, prefix,
 path and query string), on what the caller may see (staff, or which fleets)
 and on the tickets of those fleets. The database raises a version per fleet
 in the transaction of every change to its tickets (TicketListVersion), and
-the token lookup reads the sum of the versions the caller sees in the same
-statement. An answer is kept with the sum read *before* it was computed; it
+the token lookup reads, in the same statement, the version of the fleet the
+list is filtered to, or else the sum of the versions of every fleet the
+caller sees. An answer is kept with the sum read *before* it was computed; it
 is reused only when a later lookup reads the same sum, which proves that no
 change to those fleets committed since, so the answer is what the full path
 would send now, byte for byte.
@@ -30,6 +31,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +44,7 @@ from app.repositories.credentials import (
     find_credentials_with_list_version,
     record_token_use,
 )
+from app.schemas.ticket_query import BIGINT_MAX
 from app.services.auth import (
     LOOKED_UP_CREDENTIALS,
     Principal,
@@ -84,6 +87,21 @@ def _cache_key(
         is_staff,
         None if is_staff else tuple(sorted(fleet_ids)),
     )
+
+
+def _fleet_filter(scope: Scope) -> int | None:
+    """The fleet the list is filtered to, when the query names exactly one.
+
+    Read with Starlette's own parser, as the route reads it. Anything else
+    (no fleet, a blank one, several, not plain digits) counts as no filter:
+    the versions of everything the caller sees are then checked, which
+    covers whatever fleet the route makes of it.
+    """
+    values = QueryParams(scope["query_string"]).getlist("fleet")
+    if len(values) != 1 or not (values[0].isascii() and values[0].isdigit()):
+        return None
+    fleet_id = int(values[0])
+    return fleet_id if 1 <= fleet_id <= BIGINT_MAX else None
 
 
 def _bearer_token(scope: Scope) -> str | None:
@@ -181,7 +199,7 @@ class ListCacheMiddleware:
             return
 
         try:
-            found, principal = await _authenticate(cache, token)
+            found, principal = await _authenticate(cache, token, _fleet_filter(scope))
         except Exception as error:  # answered as the app would answer it
             await _answer_error(scope, receive, send, error)
             return
@@ -243,16 +261,21 @@ class ListCacheMiddleware:
 
 
 async def _authenticate(
-    cache: ListAnswerCache, token: str
+    cache: ListAnswerCache, token: str, fleet_id: int | None
 ) -> tuple[ResultRow | None, Principal | None]:
     """The token's row with the list version, and its principal if accepted.
+
+    The version is that of `fleet_id` for a list filtered to that fleet, so
+    that writes to other fleets leave its answers current.
 
     An accepted token due for its use stamp is stamped here, at once: left
     to the app, the stamp would commit only when a whole answer had been
     computed, and every request meanwhile would find it due as well.
     """
     async with cache.engine.connect() as connection:
-        found = await find_credentials_with_list_version(connection, hash_token(token))
+        found = await find_credentials_with_list_version(
+            connection, hash_token(token), fleet_id
+        )
         now = utc_now()
         principal = accepted_principal(found, now)
         if (

@@ -3,7 +3,16 @@
 from datetime import timedelta
 from functools import lru_cache
 
-from sqlalchemy import LargeBinary, Select, bindparam, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    LargeBinary,
+    Select,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.queries import (
@@ -49,19 +58,23 @@ def _credentials_query() -> CompiledQuery:
     return compile_query(_credentials_select())
 
 
-@lru_cache(maxsize=1)
-def _credentials_with_list_version_query() -> CompiledQuery:
-    visible = or_(
-        User.is_staff,
-        TicketListVersion.fleet_id.in_(
-            select(FleetMembership.fleet_id)
-            .where(FleetMembership.user_id == User.id)
-            .correlate(User)
-        ),
+@lru_cache(maxsize=2)
+def _credentials_with_list_version_query(one_fleet: bool) -> CompiledQuery:
+    counted = (
+        TicketListVersion.fleet_id == bindparam("fleet_id", type_=BigInteger)
+        if one_fleet
+        else or_(
+            User.is_staff,
+            TicketListVersion.fleet_id.in_(
+                select(FleetMembership.fleet_id)
+                .where(FleetMembership.user_id == User.id)
+                .correlate(User)
+            ),
+        )
     )
     list_version = (
         select(func.coalesce(func.sum(TicketListVersion.version), 0))
-        .where(visible)
+        .where(counted)
         .scalar_subquery()
     )
     return compile_query(
@@ -80,17 +93,18 @@ async def find_credentials(
 
 
 async def find_credentials_with_list_version(
-    connection: AsyncConnection, token_hash: bytes
+    connection: AsyncConnection, token_hash: bytes, fleet_id: int | None
 ) -> ResultRow | None:
-    """`find_credentials`, plus the summed list version of what the user sees.
+    """`find_credentials`, plus the summed list version of what a list shows.
 
-    The sum covers every fleet for staff, the user's fleets otherwise (see
-    TicketListVersion). Read in the same statement as the credentials, so
-    that checking a kept list answer costs no statement of its own.
+    The sum covers the one fleet a list is filtered to (`fleet_id`), else
+    what the user sees: every fleet for staff, the user's fleets otherwise
+    (see TicketListVersion). Read in the same statement as the credentials,
+    so that checking a kept list answer costs no statement of its own.
     """
-    return await fetch_row_on(
-        connection, _credentials_with_list_version_query(), {"token_hash": token_hash}
-    )
+    query = _credentials_with_list_version_query(one_fleet=fleet_id is not None)
+    values = {"token_hash": token_hash, "fleet_id": fleet_id}
+    return await fetch_row_on(connection, query, values)
 
 
 async def record_token_use(

@@ -175,6 +175,48 @@ async def test_a_change_in_a_fleet_the_caller_cannot_see_keeps_the_answer(
     assert after == before + 1
 
 
+async def _open_in_the_creators_fleet(cached: Cached) -> None:
+    async with cached.sessionmaker() as session:
+        await cached.cast.ticket(session)
+        await session.commit()
+
+
+async def test_a_list_filtered_to_a_fleet_is_kept_through_writes_to_others(
+    cached: Cached,
+) -> None:
+    await _fresh_use_stamps(cached)
+    other = f"{LIST}?fleet={cached.cast.other_fleet.id}"
+    kept = await cached.get(cached.cast.staff, other)
+    await _open_in_the_creators_fleet(cached)
+
+    with cached.counting() as statements:
+        again = await cached.get(cached.cast.staff, other)
+
+    assert again.content == kept.content
+    assert len(statements) == 1
+
+
+async def test_a_list_filtered_to_a_fleet_follows_writes_to_it(
+    cached: Cached,
+) -> None:
+    mine = f"{LIST}?fleet={cached.cast.fleet.id}"
+    before = (await cached.get(cached.cast.staff, mine)).json()["count"]
+    await _open_in_the_creators_fleet(cached)
+
+    assert (await cached.get(cached.cast.staff, mine)).json()["count"] == before + 1
+
+
+async def test_a_fleet_named_twice_is_checked_against_every_fleet(
+    cached: Cached,
+) -> None:
+    # The route reads the last value; the cache must not trust the first.
+    both = f"{LIST}?fleet={cached.cast.other_fleet.id}&fleet={cached.cast.fleet.id}"
+    before = (await cached.get(cached.cast.staff, both)).json()["count"]
+    await _open_in_the_creators_fleet(cached)
+
+    assert (await cached.get(cached.cast.staff, both)).json()["count"] == before + 1
+
+
 async def test_a_revoked_token_is_refused_though_its_answer_is_kept(
     cached: Cached,
 ) -> None:
