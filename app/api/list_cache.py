@@ -6,19 +6,18 @@ and on the tickets of those fleets. The database raises a version per fleet
 in the transaction of every change to its tickets (TicketListVersion), and
 the token lookup reads, in the same statement, the version of the fleet the
 list is filtered to, or else the sum of the versions of every fleet the
-caller sees. An answer is kept with the sum read *before* it was computed; it
-is reused only when a later lookup reads the same sum, which proves that no
-change to those fleets committed since, so the answer is what the full path
-would send now, byte for byte.
+caller sees. An answer is kept with the version read *before* it was
+computed; it is reused only when a later lookup reads the same version,
+which proves that no change to those fleets committed since, so the answer
+is what the full path would send now, byte for byte.
 
 This layer answers only that proven case and hands everything else to the
 app unchanged: a missing or malformed token, one the app would refuse, an
-unseen request, a changed version. The app's
-answer to a GET of the list by an accepted token is kept when it is a 200,
-and the token's row is handed to it so that it is not read twice. Identical
-requests arriving while one of them is computed wait for it rather than
-repeating the work (a search over a million tickets costs the database
-seconds).
+unseen request, a changed version. The app's answer to a GET of the list by
+an accepted token is kept when it is a 200, and the token's row is handed
+to it so that it is not read twice. Identical requests arriving while one
+of them is computed wait for it rather than repeating the work (a search
+over a million tickets costs the database seconds).
 
 It runs inside the request log, metrics, CORS and security headers, so a
 reused answer is logged, counted and decorated like any other.
@@ -63,7 +62,9 @@ _ENTRY_OVERHEAD = 1024
 
 
 @dataclass(frozen=True, slots=True)
-class _Answer:
+class KeptAnswer:
+    """A 200 of the list as the app sent it, and the version it was read at."""
+
     list_version: int
     start: Message
     body: bytes
@@ -128,7 +129,7 @@ class ListAnswerCache:
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.max_bytes = max_bytes
         self.wait_seconds = wait_seconds
-        self._answers: OrderedDict[tuple[Any, ...], _Answer] = OrderedDict()
+        self._answers: OrderedDict[tuple[Any, ...], KeptAnswer] = OrderedDict()
         self._bytes = 0
         self._computing: dict[tuple[Any, ...], asyncio.Event] = {}
         # Read by /metrics.
@@ -143,14 +144,14 @@ class ListAnswerCache:
     def entries(self) -> int:
         return len(self._answers)
 
-    def get(self, key: tuple[Any, ...], list_version: int) -> _Answer | None:
+    def get(self, key: tuple[Any, ...], list_version: int) -> KeptAnswer | None:
         answer = self._answers.get(key)
         if answer is None or answer.list_version != list_version:
             return None
         self._answers.move_to_end(key)
         return answer
 
-    def put(self, key: tuple[Any, ...], answer: _Answer) -> None:
+    def put(self, key: tuple[Any, ...], answer: KeptAnswer) -> None:
         if answer.size * _LARGEST_SHARE > self.max_bytes:
             return
         kept = self._answers.pop(key, None)
@@ -257,7 +258,7 @@ class ListCacheMiddleware:
                 cache.finish_computing(key, done)
         if start is not None and start["status"] == 200 and complete:
             body = b"".join(chunks)
-            cache.put(key, _Answer(list_version, start, body, scope.get("route")))
+            cache.put(key, KeptAnswer(list_version, start, body, scope.get("route")))
 
 
 async def _authenticate(

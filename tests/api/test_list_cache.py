@@ -19,7 +19,7 @@ from sqlalchemy import delete, event, func, text, update
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.api.list_cache import ListAnswerCache, _Answer
+from app.api.list_cache import KeptAnswer, ListAnswerCache
 from app.core.settings import Settings
 from app.main import create_app
 from app.models import ApiToken, FleetMembership, SupportTicket
@@ -100,6 +100,23 @@ async def test_a_repeated_request_is_answered_with_the_same_bytes_from_one_state
     assert again.content == first.content
     assert len(statements) == 1
     assert "ticket_list_versions" in statements[0]
+
+
+async def test_callers_who_see_different_fleets_never_share_an_answer(
+    cached: Cached,
+) -> None:
+    await _fresh_use_stamps(cached)
+    member = await cached.get(cached.cast.creator)
+    colleague = await cached.get(cached.cast.colleague)  # the same fleet
+
+    outsider = await cached.get(cached.cast.outsider)
+    staff = await cached.get(cached.cast.staff)
+
+    assert member.json()["count"] == 3
+    assert colleague.content == member.content
+    assert outsider.json()["count"] == 0
+    assert staff.json()["count"] == 3
+    assert cached.app.state.list_cache.entries == 3
 
 
 async def test_a_reused_answer_has_the_headers_of_a_computed_one(
@@ -368,8 +385,8 @@ async def test_the_cache_is_off_when_its_size_is_zero(database_url: URL) -> None
         assert getattr(app.state, "list_cache", None) is None
 
 
-def _answer(version: int, size: int) -> _Answer:
-    return _Answer(version, {"type": "http.response.start"}, b"x" * size, None)
+def _answer(version: int, size: int) -> KeptAnswer:
+    return KeptAnswer(version, {"type": "http.response.start"}, b"x" * size, None)
 
 
 def test_the_least_recently_used_answers_go_first(engine: AsyncEngine) -> None:
