@@ -38,6 +38,15 @@ def _established(worker: psutil.Process, port: int) -> int:
     )
 
 
+def _listening(worker: psutil.Process, port: int) -> bool:
+    return any(
+        connection.status == psutil.CONN_LISTEN
+        and connection.laddr
+        and connection.laddr.port == port
+        for connection in worker.net_connections(kind="tcp")
+    )
+
+
 def _wait_for(condition: object, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -52,6 +61,14 @@ def test_connections_opened_at_once_are_spread_over_the_workers(
 ) -> None:
     with live_server(database_url, tmp_path / "server.log", workers=2) as server:
         port = int(server.base_url.rsplit(":", 1)[1])
+        # The server answers as soon as one worker listens; a busy machine
+        # may start the other later, and it would then get no connection.
+        _wait_for(
+            lambda: (
+                sum(_listening(worker, port) for worker in _workers(server.process.pid))
+                == 2
+            )
+        )
         clients = [httpx.Client(base_url=server.base_url) for _ in range(16)]
         try:
             for client in clients:
