@@ -29,6 +29,10 @@ RETRY_AFTER_SECONDS = 2
 _QUERY_CANCELED = "57014"
 _UNAVAILABLE_SQLSTATE_CLASSES = {"08"}
 _UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+# 40P01 a deadlock, 40001 a serialization failure: PostgreSQL ended this
+# transaction so that a concurrent one could go on; the same request retried
+# succeeds.
+_CONFLICT_SQLSTATES = {"40P01", "40001"}
 
 
 class FieldProblem(BaseModel):
@@ -275,6 +279,11 @@ def _unavailability(sqlstate: str, *, connection_lost: bool) -> str | None:
         return (
             "The database did not finish this request within the statement "
             "time limit. Retry shortly, or narrow the request."
+        )
+    if sqlstate in _CONFLICT_SQLSTATES:
+        return (
+            "The database stopped this request so that a concurrent one could "
+            "finish. Nothing of it was stored. Retry shortly."
         )
     if (
         connection_lost

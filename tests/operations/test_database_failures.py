@@ -27,10 +27,24 @@ async def sleep_in_database(session: Session, seconds: float = 1.0) -> dict[str,
     return {"slept": str(seconds)}
 
 
+DEADLOCKED = "/test-only/database-deadlock"
+
+
+async def deadlock_in_database(session: Session) -> None:
+    """A request whose transaction PostgreSQL ends as a deadlock's victim."""
+    await session.execute(
+        text(
+            "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'deadlock_detected',"
+            " MESSAGE = 'deadlock detected'; END $$"
+        )
+    )
+
+
 def app_with_slow_route(settings: Settings) -> FastAPI:
-    # Mounted by the test only: the shipped app has no such route.
+    # Mounted by the test only: the shipped app has no such routes.
     app = create_app(settings)
     app.add_api_route(SLOW, sleep_in_database)
+    app.add_api_route(DEADLOCKED, deadlock_in_database)
     return app
 
 
@@ -71,6 +85,18 @@ async def test_a_statement_over_the_time_limit_is_a_503_naming_the_limit(
     assert "statement time limit" in assert_unavailable(response)
     assert elapsed < 1.5
     assert after.status_code == 200
+
+
+async def test_a_deadlock_victim_is_a_503_to_retry(
+    real_engine_settings: Callable[..., Settings],
+) -> None:
+    async with (
+        running(app_with_slow_route(real_engine_settings())) as app,
+        client_for(app) as client,
+    ):
+        response = await client.get(DEADLOCKED)
+
+    assert "Retry shortly" in assert_unavailable(response)
 
 
 async def test_waiting_too_long_for_a_pooled_connection_is_a_503(
