@@ -69,6 +69,7 @@ def numbers(run: dict[str, Any]) -> dict[str, Any]:
                 "machine_busy_cpu_s": measured["machine_busy_cpu_s"],
                 "wall_s": measured["wall_s"],
                 "drain_s": measured.get("drain_s", 0.0),
+                "writes_committed": measured.get("writes_committed", 0),
                 "statements_sqlalchemy": inspection.get("statements_sqlalchemy"),
                 "statements_wire": inspection.get("statements_wire"),
                 "first_statements_sqlalchemy": inspection.get(
@@ -303,7 +304,28 @@ def _group_tables(run: dict[str, Any], figures: dict[str, Any]) -> list[str]:
                     f"| | **{label}** | **{_ratio(compared['rps_ratio'])}** | "
                     f"| **{_ratio(compared['p99_ratio'])}** | | | | | | | |"
                 )
-        lines.append("")
+        lines += ["", *_writes(keys, figures)]
+    return lines
+
+
+def _writes(keys: list[str], figures: dict[str, Any]) -> list[str]:
+    """What the writer committed during the measured runs of these scenarios."""
+    lines = []
+    for key in keys:
+        written = {
+            name: figures[key][name]["writes_committed"]
+            for name in TARGET_NAMES
+            if name in figures[key]
+        }
+        if any(written.values()):
+            each = ", ".join(f"{name} {count:,}" for name, count in written.items())
+            lines += [
+                f"{key}: writes committed during the measured runs: {each}. Each "
+                "made the fleet's kept answers stale: after it, each worker "
+                "computed the answer again (identical requests arriving "
+                "meanwhile wait for that computation).",
+                "",
+            ]
     return lines
 
 

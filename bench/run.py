@@ -11,6 +11,7 @@ latest.md. See bench/README.md for how to read the report.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -40,6 +41,7 @@ from bench.database import (
 )
 from bench.scenarios import DEFAULT_SEARCH_WORD, Scenario, scenarios
 from bench.targets import Target, raw_reference, service, uncached_service
+from bench.writer import Writes, writing
 
 RESULTS = Path(__file__).with_name("results")
 STARTED = time.monotonic()
@@ -156,6 +158,7 @@ async def _load(
     plan: list[Scenario],
     tokens: dict[str, str],
     args: argparse.Namespace,
+    fleet_id: int,
 ) -> dict[str, Any]:
     monitor = await asyncpg.connect(
         dsn(url), server_settings={"application_name": "bench-monitor"}
@@ -175,11 +178,21 @@ async def _load(
                 )
                 await load.drain(target, monitor, DRAIN_LIMIT)
                 options["duration"] = args.duration
-                measured = await load.measure(
-                    target, monitor, scenario.path, token, **options
+                writes = (
+                    writing(url, fleet_id, scenario.writes_per_second)
+                    if scenario.writes_per_second
+                    else contextlib.nullcontext(Writes())
                 )
+                async with writes as written:
+                    measured = await load.measure(
+                        target, monitor, scenario.path, token, **options
+                    )
                 drained = await load.drain(target, monitor, DRAIN_LIMIT)
-                loads[target.name] = {**measured.as_dict(), "drain_s": drained}
+                loads[target.name] = {
+                    **measured.as_dict(),
+                    "drain_s": drained,
+                    "writes_committed": written.committed,
+                }
                 warmup_errors[target.name] = warm.errors
                 wrk = measured.wrk
                 log(
@@ -213,7 +226,9 @@ def _measure(
             target.start(url)
         for target in targets:
             target.wait_until_answering(staff.token)
-        loads = asyncio.run(_load(url, targets, plan, tokens, args))
+        loads = asyncio.run(
+            _load(url, targets, plan, tokens, args, member.fleet_ids[0])
+        )
     finally:
         for target in targets:
             target.stop()
@@ -258,7 +273,7 @@ def _check_smoke(path: Path, run: dict[str, Any]) -> list[str]:
     text = path.read_text()
     problems = [
         f"{key} is missing from the report"
-        for key in (f"S{number}" for number in range(1, 8))
+        for key in (f"S{number}" for number in range(1, 9))
         if f"| {key} " not in text
     ]
     # On a small dataset nothing may fail, whichever target it is.

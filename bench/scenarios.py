@@ -10,6 +10,8 @@ LIST = "/v2/support-tickets/"
 DEFAULT_SEARCH_WORD = "turnpike"
 FILTERED_STATUS = "OPEN"
 FILTERED_REASON = "WRONG_VEHICLE"
+# S8: each write makes every kept answer of the fleet stale.
+WRITES_PER_SECOND = 10
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,9 @@ class Scenario:
     caller: str  # "staff" or "fleet"
     query: dict[str, str]
     explain: bool = False  # keep the service's query plan for the report
+    # Changes committed per second to tickets of the fleet user's fleet
+    # while the scenario runs (bench/writer.py); 0: none.
+    writes_per_second: float = 0
 
     @property
     def path(self) -> str:
@@ -62,6 +67,14 @@ def scenarios(tickets: int, fleet_id: int, search_word: str) -> list[Scenario]:
         ),
         Scenario("S6", "fleet user's token, default page", "pages", "fleet", {}),
         Scenario("S7", "limit 1000, staff", "large page", "staff", {"limit": "1000"}),
+        Scenario(
+            "S8",
+            f"S6 while {WRITES_PER_SECOND:g} writes/s change the fleet's tickets",
+            "under writes",
+            "fleet",
+            {},
+            writes_per_second=WRITES_PER_SECOND,
+        ),
     ]
 
 
@@ -70,6 +83,7 @@ GROUPS = {
     "search": "Search (S3)",
     "offset": "Deep offset (S4)",
     "large page": "Large page (S7)",
+    "under writes": "Under writes (S8, no target: how the list cache fares)",
 }
 
 
