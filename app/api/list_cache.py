@@ -28,17 +28,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.datastructures import QueryParams
+from starlette.datastructures import Headers, QueryParams
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.clock import utc_now
+from app.core.errors import NotAuthenticated
 from app.core.http_policy import app_path
 from app.core.queries import ResultRow
 from app.core.request_log import record_user
-from app.core.security import hash_token, is_well_formed
+from app.core.security import hash_token
 from app.repositories.credentials import (
     find_credentials_with_list_version,
     record_token_use,
@@ -48,10 +48,9 @@ from app.services.auth import (
     LOOKED_UP_CREDENTIALS,
     Principal,
     accepted_principal,
+    bearer_token,
     is_use_stamp_stale,
 )
-
-logger = structlog.get_logger(__name__)
 
 LIST_PATHS = frozenset({"/v2/support-tickets/", "/v2/support-tickets"})
 # A single answer may take at most this share of the cache.
@@ -110,15 +109,10 @@ def _bearer_token(scope: Scope) -> str | None:
 
     Anything else goes to the app, which tells the caller what is wrong.
     """
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            header: str = value.decode("latin-1")
-            scheme, _, token = header.strip().partition(" ")
-            token = token.strip()
-            if scheme.lower() == "bearer" and is_well_formed(token):
-                return token
-            return None
-    return None
+    try:
+        return bearer_token(Headers(scope=scope).get("authorization"))
+    except NotAuthenticated:
+        return None
 
 
 class ListAnswerCache:
