@@ -20,7 +20,7 @@
 import gc
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,11 +237,8 @@ async def _inspect(
 async def _service_client(
     database: URL, *, list_cache: bool
 ) -> AsyncIterator[tuple[httpx.AsyncClient, AsyncEngine]]:
-    settings = Settings(database_url=dsn(database), log_level="WARNING")
-    if not list_cache:
-        settings = Settings(
-            database_url=dsn(database), log_level="WARNING", list_cache_max_bytes=0
-        )
+    off = {} if list_cache else {"list_cache_max_bytes": 0}
+    settings = Settings(database_url=dsn(database), log_level="WARNING", **off)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         engine = app.state.sessionmaker.kw["bind"]
@@ -258,34 +255,25 @@ async def _plan(engine: AsyncEngine, statement: str, parameters: Any) -> str:
         return "\n".join(row[0] for row in rows)
 
 
-def distinct_requests(scenarios: list[Scenario]) -> list[Scenario]:
-    """The scenarios whose request (path and caller) no earlier one makes.
+async def _each_request(
+    scenarios: list[Scenario],
+    inspect: Callable[[Scenario], Awaitable[Inspection]],
+) -> dict[str, Inspection]:
+    """`inspect` of each scenario, by key, once per distinct request.
 
-    A scenario repeating another's request under other conditions (S8 is
-    S6 under writes) would find the answer kept in-process: its first
-    request would not compute. It takes the first one's inspection instead.
+    A scenario repeating an earlier one's request (path and caller) under
+    other conditions, as S8 repeats S6 under writes, takes that one's
+    inspection: in-process, its first request would find the answer kept
+    and compute nothing.
     """
-    seen: set[tuple[str, str]] = set()
-    distinct = []
+    by_request: dict[tuple[str, str], Inspection] = {}
+    results = {}
     for scenario in scenarios:
         request = (scenario.path, scenario.caller)
-        if request not in seen:
-            seen.add(request)
-            distinct.append(scenario)
-    return distinct
-
-
-def with_repeated_requests(
-    results: dict[str, Inspection], scenarios: list[Scenario]
-) -> dict[str, Inspection]:
-    """`results` with each repeating scenario given its first one's inspection."""
-    first: dict[tuple[str, str], Inspection] = {}
-    for scenario in scenarios:
-        if scenario.key in results:
-            first.setdefault((scenario.path, scenario.caller), results[scenario.key])
-    return {
-        scenario.key: first[(scenario.path, scenario.caller)] for scenario in scenarios
-    }
+        if request not in by_request:
+            by_request[request] = await inspect(scenario)
+        results[scenario.key] = by_request[request]
+    return results
 
 
 async def inspect_service(
@@ -297,7 +285,6 @@ async def inspect_service(
     profile_seconds: float,
     list_cache: bool = True,
 ) -> dict[str, Inspection]:
-    results = {}
     async with _service_client(database, list_cache=list_cache) as (client, engine):
         # A token's first use is stamped (an UPDATE); get that out of the way.
         for token in tokens.values():
@@ -312,26 +299,27 @@ async def inspect_service(
         ) -> None:
             sent.append((statement, parameters))
 
+        async def inspect(scenario: Scenario) -> Inspection:
+            inspection, captured = await _inspect(
+                client,
+                scenario,
+                tokens[scenario.caller],
+                lambda: sent,
+                profile_requests=profile_requests,
+                profile_seconds=profile_seconds,
+            )
+            if scenario.explain and captured:
+                # The longest statement of the computing request is the list
+                # query.
+                statement, parameters = max(captured, key=lambda item: len(item[0]))
+                inspection.plan = await _plan(engine, statement, parameters)
+            return inspection
+
         event.listen(engine.sync_engine, "before_cursor_execute", record)
         try:
-            for scenario in distinct_requests(scenarios):
-                inspection, captured = await _inspect(
-                    client,
-                    scenario,
-                    tokens[scenario.caller],
-                    lambda: sent,
-                    profile_requests=profile_requests,
-                    profile_seconds=profile_seconds,
-                )
-                if scenario.explain and captured:
-                    # The longest statement of the computing request is the
-                    # list query.
-                    statement, parameters = max(captured, key=lambda item: len(item[0]))
-                    inspection.plan = await _plan(engine, statement, parameters)
-                results[scenario.key] = inspection
+            return await _each_request(scenarios, inspect)
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", record)
-    return with_repeated_requests(results, scenarios)
 
 
 async def inspect_raw(
@@ -344,13 +332,13 @@ async def inspect_raw(
 ) -> dict[str, Inspection]:
     reference = RawReference(dsn(database), pool_size=2)
     await reference.startup()
-    results = {}
     try:
         transport = httpx.ASGITransport(app=reference)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://127.0.0.1"
         ) as client:
-            for scenario in distinct_requests(scenarios):
+
+            async def inspect(scenario: Scenario) -> Inspection:
                 inspection, _ = await _inspect(
                     client,
                     scenario,
@@ -359,7 +347,8 @@ async def inspect_raw(
                     profile_requests=profile_requests,
                     profile_seconds=profile_seconds,
                 )
-                results[scenario.key] = inspection
+                return inspection
+
+            return await _each_request(scenarios, inspect)
     finally:
         await reference.shutdown()
-    return with_repeated_requests(results, scenarios)
