@@ -35,7 +35,6 @@ LIST = "/v2/support-tickets/"
 @dataclass
 class Cached:
     app: FastAPI
-    engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     client: httpx.AsyncClient
     cast: Cast
@@ -76,7 +75,7 @@ async def cached(database_url: URL) -> AsyncIterator[Cached]:
                 await cast.ticket(session, description=f"Ticket {number}")
             await session.commit()
         try:
-            yield Cached(app, engine, app.state.sessionmaker, client, cast, statements)
+            yield Cached(app, app.state.sessionmaker, client, cast, statements)
         finally:
             await remove_committed_rows(engine)
 
